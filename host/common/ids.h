@@ -1,0 +1,13 @@
+// Identifiers for events and deliveries: a prefix and 26 hex digits of CSPRNG output. No '.' so a
+// delivery id can be a Standard Webhooks `webhook-id`.
+#pragma once
+
+#include <string>
+
+namespace crmhost {
+
+std::string new_id(const char* prefix);  // thread-safe
+std::string hex_encode(const unsigned char* data, size_t len);
+std::string sha256_hex(const std::string& bytes);
+
+}  // namespace crmhost

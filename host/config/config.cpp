@@ -1,0 +1,291 @@
+#include "config/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <Poco/JSON/Object.h>
+
+#include <algorithm>
+#include <set>
+#include <sstream>
+
+#include "common/ids.h"
+#include "secrets/secret_ref.h"
+
+namespace crmhost {
+namespace {
+
+const std::set<std::string> kEventTypes = {"visitor.pre_registered", "visitor.checked_in",
+                                           "visitor.checked_out"};
+
+// Thrown only inside this file and turned into an Error by load_config.
+struct ConfigFault {
+  std::string message;
+};
+
+class Loader {
+ public:
+  explicit Loader(std::string file) : file_(std::move(file)) {}
+
+  [[noreturn]] void fail(const YAML::Node& node, const std::string& key,
+                         const std::string& message) const {
+    std::ostringstream s;
+    s << file_;
+    if (node.IsDefined() && node.Mark().line >= 0) s << ":" << node.Mark().line + 1;
+    s << ": " << key << ": " << message;
+    throw ConfigFault{s.str()};
+  }
+
+  std::string scalar(const YAML::Node& node, const std::string& key) const {
+    if (!node.IsScalar()) fail(node, key, "expected a single value");
+    return node.as<std::string>();
+  }
+
+  template <class T>
+  T number(const YAML::Node& node, const std::string& key, T min, T max) const {
+    T value{};
+    try {
+      value = node.as<T>();
+    } catch (const YAML::Exception&) {
+      fail(node, key, "expected a number");
+    }
+    if (value < min || value > max) fail(node, key, "out of range");
+    return value;
+  }
+
+  int64_t duration(const YAML::Node& node, const std::string& key) const {
+    auto ms = parse_duration_ms(scalar(node, key));
+    if (!ms.ok()) fail(node, key, ms.error());
+    return *ms;
+  }
+
+  bool boolean(const YAML::Node& node, const std::string& key) const {
+    try {
+      return node.as<bool>();
+    } catch (const YAML::Exception&) {
+      fail(node, key, "expected true or false");
+    }
+  }
+
+  std::string secret(const YAML::Node& node, const std::string& key) const {
+    auto value = resolve_secret_ref(scalar(node, key));
+    if (!value.ok()) fail(node, key, value.error());
+    return *value;
+  }
+
+  void only_keys(const YAML::Node& map, const std::string& where,
+                 const std::set<std::string>& allowed) const {
+    if (!map.IsMap()) fail(map, where, "expected a mapping");
+    for (const auto& kv : map) {
+      auto k = kv.first.as<std::string>();
+      if (!allowed.count(k)) fail(kv.first, where.empty() ? k : where + "." + k, "unknown key");
+    }
+  }
+
+  Config load(const YAML::Node& root) {
+    Config c;
+    c.file = file_;
+    only_keys(root, "", {"listen", "data_dir", "plugin_dir", "max_body", "workers", "lease",
+                         "deliver_timeout", "retry", "admin_key", "tenants"});
+    if (root["listen"]) parse_listen(root["listen"], c);
+    if (root["data_dir"]) c.data_dir = scalar(root["data_dir"], "data_dir");
+    if (root["plugin_dir"]) c.plugin_dir = scalar(root["plugin_dir"], "plugin_dir");
+    if (auto n = root["max_body"]) {
+      auto size = parse_size(scalar(n, "max_body"));
+      if (!size.ok() || *size == 0) fail(n, "max_body", size.ok() ? "must be > 0" : size.error());
+      c.max_body = *size;
+    }
+    if (root["workers"]) c.workers = number<int>(root["workers"], "workers", 1, 1024);
+    if (root["lease"]) c.lease_ms = duration(root["lease"], "lease");
+    if (root["deliver_timeout"])
+      c.deliver_timeout_ms = duration(root["deliver_timeout"], "deliver_timeout");
+    if (auto r = root["retry"]) parse_retry(r, c.retry);
+    if (root["admin_key"]) c.admin_key_hash = sha256_hex(secret(root["admin_key"], "admin_key"));
+    if (auto t = root["tenants"]) {
+      if (!t.IsSequence()) fail(t, "tenants", "expected a list");
+      std::set<std::string> ids;
+      for (size_t i = 0; i < t.size(); ++i) {
+        auto tenant = parse_tenant(t[i], "tenants[" + std::to_string(i) + "]");
+        if (!ids.insert(tenant.id).second) fail(t[i]["id"], "tenants[].id", "duplicate " + tenant.id);
+        c.tenants.push_back(std::move(tenant));
+      }
+    }
+    return c;
+  }
+
+ private:
+  void parse_listen(const YAML::Node& n, Config& c) const {
+    std::string v = scalar(n, "listen");
+    size_t colon = v.rfind(':');
+    if (colon == std::string::npos || colon == 0) fail(n, "listen", "expected HOST:PORT");
+    c.listen_host = v.substr(0, colon);
+    try {
+      int port = std::stoi(v.substr(colon + 1));
+      if (port < 0 || port > 65535) throw std::out_of_range("port");
+      c.listen_port = static_cast<uint16_t>(port);
+    } catch (const std::exception&) {
+      fail(n, "listen", "bad port in " + v);
+    }
+  }
+
+  void parse_retry(const YAML::Node& r, RetrySettings& s) const {
+    only_keys(r, "retry", {"base", "cap", "attempts", "jitter"});
+    if (r["base"]) s.base_ms = duration(r["base"], "retry.base");
+    if (r["cap"]) s.cap_ms = duration(r["cap"], "retry.cap");
+    if (r["attempts"]) s.attempts = number<int>(r["attempts"], "retry.attempts", 1, 1000);
+    if (r["jitter"]) s.jitter = number<double>(r["jitter"], "retry.jitter", 0.0, 0.9);
+    if (s.base_ms <= 0) fail(r["base"], "retry.base", "must be > 0");
+    if (s.cap_ms < s.base_ms) fail(r["cap"], "retry.cap", "must be >= retry.base");
+  }
+
+  TenantConfig parse_tenant(const YAML::Node& n, const std::string& where) const {
+    only_keys(n, where, {"id", "api_keys", "ingest_rate", "integrations"});
+    TenantConfig t;
+    if (!n["id"]) fail(n, where + ".id", "missing");
+    t.id = scalar(n["id"], where + ".id");
+    if (t.id.empty()) fail(n["id"], where + ".id", "must not be empty");
+    auto keys = n["api_keys"];
+    if (!keys || !keys.IsSequence() || keys.size() == 0)
+      fail(keys ? keys : n, where + ".api_keys", "expected a non-empty list");
+    for (const auto& k : keys) t.api_key_hashes.push_back(sha256_hex(secret(k, where + ".api_keys")));
+    if (n["ingest_rate"])
+      t.ingest_rate = number<double>(n["ingest_rate"], where + ".ingest_rate", 0.001, 1e9);
+    if (auto list = n["integrations"]) {
+      if (!list.IsSequence()) fail(list, where + ".integrations", "expected a list");
+      std::set<std::string> ids;
+      for (size_t i = 0; i < list.size(); ++i) {
+        auto in = parse_integration(list[i], where + ".integrations[" + std::to_string(i) + "]");
+        in.tenant_id = t.id;
+        if (!ids.insert(in.id).second) fail(list[i]["id"], where + ".integrations[].id", "duplicate " + in.id);
+        t.integrations.push_back(std::move(in));
+      }
+    }
+    return t;
+  }
+
+  IntegrationConfig parse_integration(const YAML::Node& n, const std::string& where) const {
+    only_keys(n, where, {"id", "adapter", "enabled", "events", "config"});
+    IntegrationConfig in;
+    if (!n["id"]) fail(n, where + ".id", "missing");
+    in.id = scalar(n["id"], where + ".id");
+    if (!n["adapter"]) fail(n, where + ".adapter", "missing");
+    in.adapter = scalar(n["adapter"], where + ".adapter");
+    if (n["enabled"]) in.enabled = boolean(n["enabled"], where + ".enabled");
+    if (auto ev = n["events"]) {
+      if (!ev.IsSequence()) fail(ev, where + ".events", "expected a list");
+      for (const auto& e : ev) {
+        auto type = scalar(e, where + ".events");
+        if (!kEventTypes.count(type)) fail(e, where + ".events", "unknown event type " + type);
+        in.events.push_back(type);
+      }
+    }
+    Poco::JSON::Object adapter_config;
+    if (auto cfg = n["config"]) {
+      if (!cfg.IsMap()) fail(cfg, where + ".config", "expected a mapping");
+      for (const auto& kv : cfg) {
+        auto key = kv.first.as<std::string>();
+        auto path = where + ".config." + key;
+        if (is_secret_key(key)) {
+          in.secrets[key] = secret(kv.second, path);
+          adapter_config.set(key, "(held by host)");
+        } else if (kv.second.IsScalar()) {
+          adapter_config.set(key, scalar_to_json(kv.second));
+        } else {
+          fail(kv.second, path, "nested values are not supported yet");
+        }
+      }
+    }
+    std::ostringstream json;
+    adapter_config.stringify(json);
+    in.config_json = json.str();
+    return in;
+  }
+
+  // YAML scalars keep their type in the adapter's JSON: numbers and booleans stay unquoted.
+  static Poco::Dynamic::Var scalar_to_json(const YAML::Node& n) {
+    const std::string& text = n.Scalar();
+    if (n.Tag() != "!") {  // a quoted string has tag "!"; plain scalars may be typed
+      if (text == "true" || text == "false") return text == "true";
+      try {
+        size_t used = 0;
+        long long i = std::stoll(text, &used);
+        if (used == text.size()) return static_cast<Poco::Int64>(i);
+        double d = std::stod(text, &used);
+        if (used == text.size()) return d;
+      } catch (const std::exception&) {
+      }
+    }
+    return text;
+  }
+
+  std::string file_;
+};
+
+int64_t unit_ms(const std::string& unit) {
+  if (unit == "ms") return 1;
+  if (unit == "s" || unit.empty()) return 1000;
+  if (unit == "m") return 60000;
+  if (unit == "h") return 3600000;
+  return -1;
+}
+
+}  // namespace
+
+bool IntegrationConfig::subscribes_to(const std::string& event_type) const {
+  return events.empty() || std::find(events.begin(), events.end(), event_type) != events.end();
+}
+
+bool is_secret_key(const std::string& key) {
+  auto ends_with = [&](const std::string& suffix) {
+    return key.size() >= suffix.size() && key.compare(key.size() - suffix.size(), suffix.size(), suffix) == 0;
+  };
+  return key == "secret" || key == "password" || key == "token" || key == "api_key" ||
+         ends_with("_secret") || ends_with("_token") || ends_with("_password");
+}
+
+Expected<int64_t> parse_duration_ms(const std::string& text) {
+  size_t used = 0;
+  double value = 0;
+  try {
+    value = std::stod(text, &used);
+  } catch (const std::exception&) {
+    return Error{"expected a duration like 250ms, 5s, 5m"};
+  }
+  int64_t unit = unit_ms(text.substr(used));
+  if (unit < 0 || value < 0) return Error{"expected a duration like 250ms, 5s, 5m"};
+  return static_cast<int64_t>(value * static_cast<double>(unit));
+}
+
+Expected<size_t> parse_size(const std::string& text) {
+  size_t used = 0;
+  unsigned long long value = 0;
+  try {
+    value = std::stoull(text, &used);
+  } catch (const std::exception&) {
+    return Error{"expected a size like 262144, 256KiB, 1MiB"};
+  }
+  std::string unit = text.substr(used);
+  if (unit == "" || unit == "B") return static_cast<size_t>(value);
+  if (unit == "KiB") return static_cast<size_t>(value * 1024);
+  if (unit == "MiB") return static_cast<size_t>(value * 1024 * 1024);
+  return Error{"expected a size like 262144, 256KiB, 1MiB"};
+}
+
+Expected<Config> load_config(const std::string& path) {
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(path);
+  } catch (const YAML::BadFile&) {
+    return Error{path + ": cannot read the file"};
+  } catch (const YAML::Exception& e) {
+    return Error{path + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg};
+  }
+  try {
+    return Loader(path).load(root);
+  } catch (const ConfigFault& f) {
+    return Error{f.message};
+  } catch (const YAML::Exception& e) {
+    return Error{path + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg};
+  }
+}
+
+}  // namespace crmhost

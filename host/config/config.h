@@ -1,0 +1,66 @@
+// The daemon's configuration, loaded from one YAML file (yaml-cpp). Loading validates every key
+// and resolves secret references; an error names the file, the line and the key.
+// A loaded Config is immutable and may be read from any thread.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/expected.h"
+
+namespace crmhost {
+
+struct RetrySettings {
+  int64_t base_ms = 5000;
+  int64_t cap_ms = 300000;
+  int attempts = 10;
+  double jitter = 0.2;  // +-20 %
+};
+
+struct IntegrationConfig {
+  std::string id;
+  std::string tenant_id;
+  std::string adapter;               // adapter name from its descriptor
+  bool enabled = true;
+  std::vector<std::string> events;   // empty = every event type
+  std::string config_json;           // what the adapter sees; secret fields masked
+  std::map<std::string, std::string> secrets;  // config key -> resolved value; never logged
+
+  bool subscribes_to(const std::string& event_type) const;
+};
+
+struct TenantConfig {
+  std::string id;
+  std::vector<std::string> api_key_hashes;  // sha256 hex; the keys themselves are not kept
+  double ingest_rate = 2000;                // events/s; burst is twice this
+  std::vector<IntegrationConfig> integrations;
+};
+
+struct Config {
+  std::string file;
+  std::string listen_host = "127.0.0.1";
+  uint16_t listen_port = 8080;
+  std::string data_dir = "./data";
+  std::string plugin_dir = "./plugins";
+  size_t max_body = 256 * 1024;
+  int workers = 8;
+  int64_t lease_ms = 60000;
+  int64_t deliver_timeout_ms = 15000;
+  RetrySettings retry;
+  std::string admin_key_hash;  // empty = no admin key
+  std::vector<TenantConfig> tenants;
+};
+
+Expected<Config> load_config(const std::string& path);
+
+// Parsers shared with validation elsewhere: "250ms", "5s", "5m", "1h" (a bare number is seconds);
+// "512", "64KiB", "1MiB".
+Expected<int64_t> parse_duration_ms(const std::string& text);
+Expected<size_t> parse_size(const std::string& text);
+
+// True for integration config keys whose value is a secret the adapter must never see.
+bool is_secret_key(const std::string& key);
+
+}  // namespace crmhost

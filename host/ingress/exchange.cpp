@@ -1,0 +1,67 @@
+#include "ingress/exchange.h"
+
+#include <Poco/URI.h>
+
+#include <istream>
+#include <sstream>
+
+namespace crmhost {
+
+std::optional<std::string> Exchange::query(const std::string& name) const {
+  try {
+    for (const auto& [k, v] : Poco::URI(request.getURI()).getQueryParameters())
+      if (k == name) return v;
+  } catch (const Poco::Exception&) {
+  }
+  return std::nullopt;
+}
+
+Expected<std::string> Exchange::json_body(size_t max_bytes, Problem* problem) {
+  std::string type = request.getContentType();
+  std::string media = type.substr(0, type.find(';'));
+  while (!media.empty() && media.back() == ' ') media.pop_back();
+  for (auto& c : media) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (media != "application/json") {
+    *problem = {415, "unsupported_media_type",
+                "Content-Type must be application/json, got \"" + type + "\"", ""};
+    return Error{problem->message};
+  }
+  if (request.hasContentLength() && request.getContentLength64() > static_cast<Poco::Int64>(max_bytes)) {
+    *problem = {413, "too_large", "body is over the " + std::to_string(max_bytes) + " byte limit", ""};
+    return Error{problem->message};
+  }
+  std::string body;
+  std::istream& in = request.stream();
+  char buf[16384];
+  while (in.read(buf, sizeof buf) || in.gcount() > 0) {
+    body.append(buf, static_cast<size_t>(in.gcount()));
+    if (body.size() > max_bytes) {
+      *problem = {413, "too_large", "body is over the " + std::to_string(max_bytes) + " byte limit", ""};
+      return Error{problem->message};
+    }
+  }
+  return body;
+}
+
+void Exchange::send_json(int status, const Poco::JSON::Object& body) {
+  std::ostringstream out;
+  body.stringify(out);
+  std::string text = out.str();
+  response.setStatus(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(status));
+  response.setContentType("application/json");
+  response.setContentLength(static_cast<std::streamsize>(text.size()));
+  response.send() << text;
+}
+
+void Exchange::send_problem(const Problem& problem) {
+  Poco::JSON::Object body;
+  body.set("error", problem.code);
+  body.set("message", problem.message);
+  if (problem.field.empty())
+    body.set("field", Poco::Dynamic::Var());
+  else
+    body.set("field", problem.field);
+  send_json(problem.status, body);
+}
+
+}  // namespace crmhost

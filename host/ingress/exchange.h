@@ -1,0 +1,52 @@
+// One HTTP request as the endpoints see it: the Poco request/response, the authenticated caller,
+// path parameters, and helpers for the JSON answers every endpoint gives.
+// Used by the one server thread handling the request.
+#pragma once
+
+#include <Poco/JSON/Object.h>
+#include <Poco/Net/HTTPServerRequest.h>
+#include <Poco/Net/HTTPServerResponse.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/expected.h"
+#include "config/config.h"
+
+namespace crmhost {
+
+// Who is calling: a tenant (by API key) or the operator (by the admin key).
+struct Caller {
+  const TenantConfig* tenant = nullptr;  // non-null iff a tenant key authenticated
+  bool admin = false;
+};
+
+// An error answer: HTTP status, a stable code, a message, and the offending field if any.
+struct Problem {
+  int status;
+  std::string code;
+  std::string message;
+  std::string field;  // JSON path of the offending field; empty = none
+};
+
+class Exchange {
+ public:
+  Exchange(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response)
+      : request(request), response(response) {}
+
+  Poco::Net::HTTPServerRequest& request;
+  Poco::Net::HTTPServerResponse& response;
+  Caller caller;
+  std::vector<std::string> params;  // path parameters, in pattern order
+
+  std::optional<std::string> query(const std::string& name) const;
+
+  // Reads the body, refusing one over max_bytes (413) or not JSON (415).
+  Expected<std::string> json_body(size_t max_bytes, Problem* problem);
+
+  void send_json(int status, const Poco::JSON::Object& body);
+  void send_problem(const Problem& problem);
+};
+
+}  // namespace crmhost

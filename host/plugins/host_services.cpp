@@ -1,0 +1,80 @@
+#include "plugins/host_services.h"
+
+#include <Poco/Logger.h>
+
+#include <cstring>
+
+#include "plugins/integration.h"
+#include "secrets/hmac.h"
+
+namespace crmhost {
+namespace {
+
+Integration* integration_of(void* host_ctx) { return static_cast<Integration*>(host_ctx); }
+
+void log(void* host_ctx, int32_t level, crmh_str message) {
+  auto& logger = Poco::Logger::get("crmhost.adapter");
+  std::string text = "[" + integration_of(host_ctx)->log_name() + "] " +
+                     std::string(message.ptr ? message.ptr : "", message.len);
+  switch (level) {
+    case CRMH_LOG_DEBUG: logger.debug(text); break;
+    case CRMH_LOG_INFO: logger.information(text); break;
+    case CRMH_LOG_WARN: logger.warning(text); break;
+    default: logger.error(text); break;
+  }
+}
+
+int64_t wall_clock_ms(void* host_ctx) { return integration_of(host_ctx)->clock().wall_ms(); }
+int64_t monotonic_ms(void* host_ctx) { return integration_of(host_ctx)->clock().monotonic_ms(); }
+
+crmh_status http_send(crmh_call* call, const crmh_http_request* request, crmh_http_response* out) {
+  if (call == nullptr || request == nullptr || out == nullptr) return CRMH_INTERNAL;
+  // Read only the request fields the adapter's header version has.
+  crmh_http_request req{};
+  std::memcpy(&req, request, std::min<size_t>(request->struct_size, sizeof req));
+  int64_t deadline = call->deadline_ms;
+  if (req.deadline_ms > 0 && req.deadline_ms < deadline) deadline = req.deadline_ms;
+
+  auto& x = call->exchanges.emplace_back(call->http->send(req, deadline));
+  auto& views = call->header_views.emplace_back();
+  for (const auto& [name, value] : x.headers)
+    views.push_back({{name.data(), name.size()}, {value.data(), value.size()}});
+
+  crmh_http_response resp{};
+  resp.struct_size = sizeof resp;
+  resp.transport_error = x.transport_error;
+  resp.status = x.status;
+  resp.headers = views.data();
+  resp.header_count = views.size();
+  resp.body = {x.body.data(), x.body.size()};
+  std::memcpy(out, &resp, std::min<size_t>(out->struct_size, sizeof resp));
+  out->struct_size = std::min<uint32_t>(out->struct_size, sizeof resp);
+
+  if (x.transport_error == CRMH_NET_OK) return CRMH_OK;
+  Poco::Logger::get("crmhost.http").debug("[" + call->integration->log_name() + "] " + x.error);
+  return x.transport_error == CRMH_NET_BAD_URL ? CRMH_PERMANENT : CRMH_RETRY;
+}
+
+crmh_status hmac(crmh_call* call, crmh_str secret_name, uint32_t key_format, crmh_str message,
+                 uint8_t out[32]) {
+  if (call == nullptr || out == nullptr) return CRMH_INTERNAL;
+  const std::string* secret =
+      call->integration->secret(std::string(secret_name.ptr ? secret_name.ptr : "", secret_name.len));
+  if (secret == nullptr) return CRMH_BAD_CONFIG;
+  auto key = decode_secret_key(*secret, key_format);
+  if (!key.ok()) return CRMH_BAD_CONFIG;
+  auto mac = hmac_sha256(*key, std::string_view(message.ptr ? message.ptr : "", message.len));
+  std::memcpy(out, mac.data(), mac.size());
+  return CRMH_OK;
+}
+
+const crmh_host_api kHostApi = {
+    sizeof(crmh_host_api), CRMH_ABI_MAJOR, CRMH_ABI_MINOR, log, wall_clock_ms, monotonic_ms,
+    http_send, hmac,
+};
+
+}  // namespace
+
+const crmh_host_api* host_api() { return &kHostApi; }
+
+}  // namespace crmhost

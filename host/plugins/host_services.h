@@ -1,0 +1,32 @@
+// The host services table handed to every adapter (crmh_host_api) and the per-call context
+// behind the ABI's opaque crmh_call.
+#pragma once
+
+#include <deque>
+#include <vector>
+
+#include <crmhost/adapter.h>
+
+#include "plugins/http_client.h"
+
+namespace crmhost {
+class Integration;
+}
+
+// Host context for one adapter call. Owns every response the adapter received during the call,
+// so the pointers handed out stay valid until the call returns (the ABI's arena rule).
+// Used by one thread at a time: the worker running the call.
+struct crmh_call {
+  crmhost::Integration* integration;
+  crmhost::HttpClient* http;
+  int64_t deadline_ms;  // monotonic
+  std::deque<crmhost::HttpExchange> exchanges;
+  std::deque<std::vector<crmh_header>> header_views;
+};
+
+namespace crmhost {
+
+// The one static table; thread-safe.
+const crmh_host_api* host_api();
+
+}  // namespace crmhost

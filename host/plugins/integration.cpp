@@ -1,0 +1,50 @@
+#include "plugins/integration.h"
+
+#include <cstring>
+
+#include "plugins/host_services.h"
+
+namespace crmhost {
+
+Integration::Integration(IntegrationConfig config, std::shared_ptr<const AdapterLibrary> library,
+                         const Clock& clock)
+    : config_(std::move(config)),
+      library_(std::move(library)),
+      clock_(clock),
+      log_name_(config_.tenant_id + "/" + config_.id),
+      threadsafe_(library_->descriptor().flags & CRMH_FLAG_INSTANCE_THREADSAFE) {}
+
+Expected<std::shared_ptr<Integration>> Integration::create(
+    IntegrationConfig config, std::shared_ptr<const AdapterLibrary> library, const Clock& clock) {
+  std::shared_ptr<Integration> in(new Integration(std::move(config), std::move(library), clock));
+  crmh_result result{};
+  result.struct_size = sizeof result;
+  const std::string& json = in->config_.config_json;
+  void* instance = nullptr;
+  crmh_status status = in->library_->descriptor().create(
+      host_api(), in.get(), crmh_str{json.data(), json.size()}, &instance, &result);
+  if (status != CRMH_OK || instance == nullptr) {
+    result.message[sizeof result.message - 1] = '\0';
+    return Error{"adapter " + in->config_.adapter + " refused the config of " + in->log_name_ +
+                 ": " + (result.message[0] ? result.message : "create failed")};
+  }
+  in->instance_ = instance;
+  return in;
+}
+
+Integration::~Integration() {
+  if (instance_) library_->descriptor().destroy(instance_);
+}
+
+crmh_status Integration::deliver(crmh_call* call, const crmh_delivery& delivery, crmh_result* out) {
+  if (threadsafe_) return library_->descriptor().deliver(instance_, call, &delivery, out);
+  std::lock_guard lock(call_mu_);
+  return library_->descriptor().deliver(instance_, call, &delivery, out);
+}
+
+const std::string* Integration::secret(const std::string& key) const {
+  auto it = config_.secrets.find(key);
+  return it == config_.secrets.end() ? nullptr : &it->second;
+}
+
+}  // namespace crmhost

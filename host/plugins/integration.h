@@ -1,0 +1,50 @@
+// A configured integration bound to a live adapter instance: the host's side of one
+// crmh_adapter.create. Destroying it calls the adapter's destroy; the shared_ptr to its library
+// keeps the image mapped until then.
+// Thread-safe: calls are serialized on call_mu_ unless the adapter declares
+// CRMH_FLAG_INSTANCE_THREADSAFE.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include <crmhost/adapter.h>
+
+#include "common/clock.h"
+#include "common/expected.h"
+#include "config/config.h"
+#include "plugins/adapter_library.h"
+
+namespace crmhost {
+
+class Integration {
+ public:
+  static Expected<std::shared_ptr<Integration>> create(
+      IntegrationConfig config, std::shared_ptr<const AdapterLibrary> library, const Clock& clock);
+  ~Integration();
+  Integration(const Integration&) = delete;
+  Integration& operator=(const Integration&) = delete;
+
+  crmh_status deliver(crmh_call* call, const crmh_delivery& delivery, crmh_result* out);
+
+  const IntegrationConfig& config() const { return config_; }
+  const AdapterLibrary& library() const { return *library_; }
+  const Clock& clock() const { return clock_; }
+  // The value of a secret config key, or nullptr. Only host services read it.
+  const std::string* secret(const std::string& key) const;
+  const std::string& log_name() const { return log_name_; }
+
+ private:
+  Integration(IntegrationConfig config, std::shared_ptr<const AdapterLibrary> library,
+              const Clock& clock);
+  IntegrationConfig config_;
+  std::shared_ptr<const AdapterLibrary> library_;
+  const Clock& clock_;
+  std::string log_name_;
+  bool threadsafe_;
+  std::mutex call_mu_;         // serializes calls into instance_ when !threadsafe_
+  void* instance_ = nullptr;   // adapter-owned; non-null once create succeeded
+};
+
+}  // namespace crmhost

@@ -1,0 +1,90 @@
+#include "secrets/hmac.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include <crmhost/adapter.h>
+
+namespace crmhost {
+namespace {
+
+Expected<std::string> base64_decode(std::string_view text) {
+  if (text.empty() || text.size() % 4 != 0) return Error{"not base64"};
+  std::string out(text.size() / 4 * 3, '\0');
+  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(text.data()),
+                          static_cast<int>(text.size()));
+  if (n < 0) return Error{"not base64"};
+  // EVP_DecodeBlock counts padding as zero bytes; drop them.
+  size_t pad = (text.back() == '=') + (text.size() > 1 && text[text.size() - 2] == '=');
+  out.resize(static_cast<size_t>(n) - pad);
+  return out;
+}
+
+}  // namespace
+
+Expected<std::string> decode_secret_key(const std::string& secret, uint32_t key_format) {
+  switch (key_format) {
+    case CRMH_KEY_RAW:
+      return secret;
+    case CRMH_KEY_WHSEC_BASE64: {
+      std::string_view rest(secret);
+      if (rest.rfind("whsec_", 0) == 0) rest.remove_prefix(6);
+      auto key = base64_decode(rest);
+      if (!key.ok() || key->empty())
+        return Error{"secret is not in whsec_<base64> form"};
+      return key;
+    }
+    default:
+      return Error{"unknown key format " + std::to_string(key_format)};
+  }
+}
+
+std::array<uint8_t, 32> hmac_sha256(std::string_view key, std::string_view message) {
+  std::array<uint8_t, 32> out{};
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(message.data()), message.size(), out.data(), &len);
+  return out;
+}
+
+std::string base64_encode(const uint8_t* data, size_t len) {
+  std::string out(4 * ((len + 2) / 3) + 1, '\0');
+  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), data,
+                          static_cast<int>(len));
+  out.resize(static_cast<size_t>(n));
+  return out;
+}
+
+Expected<std::string> standard_webhooks_signature(const std::string& whsec_secret,
+                                                  std::string_view id, std::string_view timestamp,
+                                                  std::string_view body) {
+  auto key = decode_secret_key(whsec_secret, CRMH_KEY_WHSEC_BASE64);
+  if (!key.ok()) return Error{key.error()};
+  std::string signed_text;
+  signed_text.reserve(id.size() + timestamp.size() + body.size() + 2);
+  signed_text.append(id).append(".").append(timestamp).append(".").append(body);
+  auto mac = hmac_sha256(*key, signed_text);
+  return "v1," + base64_encode(mac.data(), mac.size());
+}
+
+bool standard_webhooks_verify(const std::string& whsec_secret, std::string_view id,
+                              std::string_view timestamp, std::string_view body,
+                              std::string_view header) {
+  auto expected = standard_webhooks_signature(whsec_secret, id, timestamp, body);
+  if (!expected.ok()) return false;
+  bool match = false;
+  while (!header.empty()) {
+    size_t sp = header.find(' ');
+    std::string_view entry = header.substr(0, sp);
+    if (entry.size() == expected->size() &&
+        CRYPTO_memcmp(entry.data(), expected->data(), entry.size()) == 0)
+      match = true;
+    if (sp == std::string_view::npos) break;
+    header.remove_prefix(sp + 1);
+  }
+  return match;
+}
+
+}  // namespace crmhost

@@ -1,0 +1,32 @@
+// HMAC-SHA256 over a secret, in the key formats the adapter ABI names (CRMH_KEY_*), and the
+// Standard Webhooks signature built on it. Pure functions; thread-safe.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "common/expected.h"
+
+namespace crmhost {
+
+// The key bytes a secret stands for: RAW is the secret itself; WHSEC_BASE64 strips "whsec_" and
+// base64-decodes the rest (Standard Webhooks). The error never contains the secret.
+Expected<std::string> decode_secret_key(const std::string& secret, uint32_t key_format);
+
+std::array<uint8_t, 32> hmac_sha256(std::string_view key, std::string_view message);
+
+std::string base64_encode(const uint8_t* data, size_t len);
+
+// "v1,<base64 HMAC-SHA256(key, id.timestamp.body)>" for a whsec_ secret.
+Expected<std::string> standard_webhooks_signature(const std::string& whsec_secret,
+                                                  std::string_view id, std::string_view timestamp,
+                                                  std::string_view body);
+
+// True when any space-separated "v1,<sig>" entry of `header` matches; constant-time compare.
+bool standard_webhooks_verify(const std::string& whsec_secret, std::string_view id,
+                              std::string_view timestamp, std::string_view body,
+                              std::string_view header);
+
+}  // namespace crmhost

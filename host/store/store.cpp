@@ -1,0 +1,331 @@
+#include "store/store.h"
+
+#include <filesystem>
+
+#include "common/ids.h"
+#include "store/schema.h"
+
+namespace crmhost {
+
+// One waiting append. Lives on the caller's stack; the leader fills result and sets done.
+struct Store::PendingAppend {
+  const NewEvent* event = nullptr;
+  Expected<AppendResult> result = Error{"not committed"};
+  bool done = false;
+  std::condition_variable cv;
+};
+
+namespace {
+
+constexpr size_t kMaxAppendBatch = 256;
+
+std::string truncated(const std::string& text) {
+  return text.size() <= Store::kMaxErrorText ? text : text.substr(0, Store::kMaxErrorText);
+}
+
+Expected<sqlite3*> open_connection(const std::string& path) {
+  sqlite3* db = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &db,
+                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                           nullptr);
+  if (rc != SQLITE_OK) {
+    std::string message = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+    sqlite3_close(db);
+    return Error{"opening " + path + ": " + message};
+  }
+  sqlite3_busy_timeout(db, 5000);
+  auto pragmas = sqlite_exec(db,
+                             "PRAGMA journal_mode=WAL;"
+                             "PRAGMA synchronous=FULL;"
+                             "PRAGMA foreign_keys=ON;");
+  if (!pragmas.ok()) {
+    sqlite3_close(db);
+    return Error{"configuring " + path + ": " + pragmas.error()};
+  }
+  return db;
+}
+
+// Rolls back unless committed, so every write path has one BEGIN/COMMIT shape.
+class Transaction {
+ public:
+  explicit Transaction(sqlite3* db) : db_(db) { begun_ = sqlite_exec(db, "BEGIN IMMEDIATE"); }
+  ~Transaction() {
+    if (begun_.ok() && !committed_) sqlite_exec(db_, "ROLLBACK");
+  }
+  const Status& begun() const { return begun_; }
+  Status commit() {
+    auto s = sqlite_exec(db_, "COMMIT");
+    committed_ = s.ok();
+    return s;
+  }
+
+ private:
+  sqlite3* db_;
+  Status begun_ = ok_status();
+  bool committed_ = false;
+};
+
+}  // namespace
+
+Expected<std::unique_ptr<Store>> Store::open(const std::string& data_dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(data_dir, ec);
+  if (ec) return Error{"creating data_dir " + data_dir + ": " + ec.message()};
+  std::string path = data_dir + "/crmhost.db";
+  auto writer = open_connection(path);
+  if (!writer.ok()) return Error{writer.error()};
+  auto migrated = migrate_schema(*writer);
+  if (!migrated.ok()) {
+    sqlite3_close(*writer);
+    return Error{path + ": " + migrated.error()};
+  }
+  auto reader = open_connection(path);
+  if (!reader.ok()) {
+    sqlite3_close(*writer);
+    return Error{reader.error()};
+  }
+  return std::unique_ptr<Store>(new Store(*writer, *reader));
+}
+
+Store::Store(sqlite3* write_db, sqlite3* read_db)
+    : write_db_(write_db),
+      write_sql_(std::make_unique<StatementCache>(write_db)),
+      read_db_(read_db),
+      read_sql_(std::make_unique<StatementCache>(read_db)) {}
+
+Store::~Store() {
+  write_sql_.reset();
+  read_sql_.reset();
+  sqlite3_close(read_db_);
+  sqlite3_close(write_db_);
+}
+
+Expected<AppendResult> Store::append(const NewEvent& event) {
+  PendingAppend self;
+  self.event = &event;
+  std::unique_lock lock(append_mu_);
+  append_queue_.push_back(&self);
+  while (!self.done && &self != append_queue_.front()) self.cv.wait(lock);
+  if (self.done) return std::move(self.result);
+
+  // This caller leads: commit everything queued so far (up to a bound) in one transaction.
+  std::vector<PendingAppend*> batch;
+  for (auto* p : append_queue_) {
+    if (batch.size() == kMaxAppendBatch) break;
+    batch.push_back(p);
+  }
+  lock.unlock();
+  auto committed = commit_appends(batch);
+  lock.lock();
+  for (auto* p : batch) {
+    append_queue_.pop_front();
+    if (!committed.ok()) p->result = Error{committed.error()};
+    p->done = true;
+    if (p != &self) p->cv.notify_one();
+  }
+  if (!append_queue_.empty()) append_queue_.front()->cv.notify_one();
+  return std::move(self.result);
+}
+
+Status Store::commit_appends(const std::vector<PendingAppend*>& batch) {
+  std::lock_guard lock(write_mu_);
+  Transaction txn(write_db_);
+  if (!txn.begun().ok()) return txn.begun();
+  auto& sql = *write_sql_;
+  for (auto* p : batch) {
+    const NewEvent& e = *p->event;
+    if (!e.idempotency_key.empty()) {
+      auto& seen = sql("SELECT id, deliveries FROM events WHERE tenant_id=? AND idempotency_key=?");
+      seen.bind(1, e.tenant_id).bind(2, e.idempotency_key);
+      if (seen.step() == SQLITE_ROW) {
+        p->result = AppendResult{seen.text(0), static_cast<int>(seen.integer(1)), true};
+        continue;
+      }
+    }
+    AppendResult r{new_id("evt"), static_cast<int>(e.integration_ids.size()), false};
+    auto& ins = sql(
+        "INSERT INTO events(id, tenant_id, idempotency_key, event_type, payload, received_at,"
+        " deliveries) VALUES(?,?,?,?,?,?,?)");
+    ins.bind(1, r.event_id).bind(2, e.tenant_id).bind(4, e.event_type).bind(5, e.payload);
+    ins.bind(6, e.received_at_ms).bind(7, static_cast<int64_t>(r.deliveries));
+    if (e.idempotency_key.empty()) ins.bind_null(3); else ins.bind(3, e.idempotency_key);
+    if (auto s = ins.run(); !s.ok()) return s;
+    for (const auto& integration : e.integration_ids) {
+      auto& d = sql(
+          "INSERT INTO deliveries(id, event_id, tenant_id, integration_id, status,"
+          " next_attempt_at, created_at, updated_at) VALUES(?,?,?,?,'pending',?,?,?)");
+      d.bind(1, new_id("dlv")).bind(2, r.event_id).bind(3, e.tenant_id).bind(4, integration);
+      d.bind(5, e.received_at_ms).bind(6, e.received_at_ms).bind(7, e.received_at_ms);
+      if (auto s = d.run(); !s.ok()) return s;
+    }
+    p->result = r;
+  }
+  return txn.commit();
+}
+
+Expected<std::vector<LeasedDelivery>> Store::settle_and_lease(const std::vector<Settlement>& done,
+                                                              int64_t now_ms, int64_t lease_ms,
+                                                              int limit) {
+  std::lock_guard lock(write_mu_);
+  Transaction txn(write_db_);
+  if (!txn.begun().ok()) return Error{txn.begun().error()};
+  auto& sql = *write_sql_;
+  for (const auto& s : done) {
+    if (s.kind != Settlement::Kind::kPark) {
+      auto& a = sql(
+          "INSERT INTO attempts(delivery_id, attempt, started_at, duration_ms, outcome,"
+          " http_status, error) VALUES(?,?,?,?,?,?,?)");
+      a.bind(1, s.delivery_id).bind(2, static_cast<int64_t>(s.attempt)).bind(3, s.started_at_ms);
+      a.bind(4, s.duration_ms).bind(5, s.outcome).bind(7, truncated(s.error));
+      if (s.http_status) a.bind(6, static_cast<int64_t>(s.http_status)); else a.bind_null(6);
+      if (auto r = a.run(); !r.ok()) return Error{r.error()};
+    }
+    const char* update = nullptr;
+    switch (s.kind) {
+      case Settlement::Kind::kDelivered:
+        update = "UPDATE deliveries SET status='delivered', attempts=?2, lease_until=NULL,"
+                 " last_http_status=?3, last_error=NULL, updated_at=?5 WHERE id=?1";
+        break;
+      case Settlement::Kind::kRetry:
+        update = "UPDATE deliveries SET status='pending', attempts=?2, lease_until=NULL,"
+                 " last_http_status=?3, last_error=?4, updated_at=?5, next_attempt_at=?6"
+                 " WHERE id=?1";
+        break;
+      case Settlement::Kind::kDead:
+        update = "UPDATE deliveries SET status='dead', attempts=?2, lease_until=NULL,"
+                 " last_http_status=?3, last_error=?4, updated_at=?5 WHERE id=?1";
+        break;
+      case Settlement::Kind::kPark:
+        update = "UPDATE deliveries SET status='pending', lease_until=NULL, last_error=?4,"
+                 " updated_at=?5, next_attempt_at=?6 WHERE id=?1 AND ?2=?2 AND ?3=?3";
+        break;
+    }
+    auto& u = sql(update);
+    u.bind(1, s.delivery_id).bind(2, static_cast<int64_t>(s.attempt)).bind(4, truncated(s.error));
+    u.bind(5, now_ms).bind(6, s.next_attempt_at_ms);
+    if (s.http_status) u.bind(3, static_cast<int64_t>(s.http_status)); else u.bind_null(3);
+    if (auto r = u.run(); !r.ok()) return Error{r.error()};
+    if (s.kind == Settlement::Kind::kDead) {
+      auto& dl = sql(
+          "INSERT INTO dead_letters(delivery_id, tenant_id, integration_id, reason, dead_at)"
+          " SELECT id, tenant_id, integration_id, ?2, ?3 FROM deliveries WHERE id=?1");
+      dl.bind(1, s.delivery_id).bind(2, truncated(s.dead_reason)).bind(3, now_ms);
+      if (auto r = dl.run(); !r.ok()) return Error{r.error()};
+    }
+  }
+
+  std::vector<LeasedDelivery> leased;
+  if (limit > 0) {
+    auto& q = sql(
+        "SELECT d.id, d.event_id, d.tenant_id, d.integration_id, e.event_type, e.payload,"
+        " d.attempts FROM deliveries d JOIN events e ON e.id = d.event_id"
+        " WHERE d.status='pending' AND d.next_attempt_at <= ? ORDER BY d.next_attempt_at LIMIT ?");
+    q.bind(1, now_ms).bind(2, static_cast<int64_t>(limit));
+    int rc;
+    while ((rc = q.step()) == SQLITE_ROW) {
+      leased.push_back({q.text(0), q.text(1), q.text(2), q.text(3), q.text(4), q.text(5),
+                        static_cast<int>(q.integer(6)) + 1});
+    }
+    q.reset();
+    if (rc != SQLITE_DONE) return Error{sqlite3_errmsg(write_db_)};
+    for (const auto& d : leased) {
+      auto& l = sql("UPDATE deliveries SET status='leased', lease_until=? WHERE id=?");
+      l.bind(1, now_ms + lease_ms).bind(2, d.id);
+      if (auto r = l.run(); !r.ok()) return Error{r.error()};
+    }
+  }
+  if (done.empty() && leased.empty()) return leased;  // nothing written: the txn rolls back
+  if (auto c = txn.commit(); !c.ok()) return Error{c.error()};
+  return leased;
+}
+
+Expected<int> Store::return_expired_leases(int64_t now_ms) {
+  std::lock_guard lock(write_mu_);
+  auto& u = (*write_sql_)(
+      "UPDATE deliveries SET status='pending', lease_until=NULL, next_attempt_at=?1"
+      " WHERE status='leased' AND lease_until < ?1");
+  u.bind(1, now_ms);
+  if (auto r = u.run(); !r.ok()) return Error{r.error()};
+  return sqlite3_changes(write_db_);
+}
+
+Expected<int> Store::release_all_leases() {
+  std::lock_guard lock(write_mu_);
+  auto r = sqlite_exec(write_db_,
+                       "UPDATE deliveries SET status='pending', lease_until=NULL"
+                       " WHERE status='leased'");
+  if (!r.ok()) return Error{r.error()};
+  return sqlite3_changes(write_db_);
+}
+
+Expected<std::optional<int64_t>> Store::next_due_at_ms() {
+  std::lock_guard lock(read_mu_);
+  auto& q = (*read_sql_)("SELECT MIN(next_attempt_at) FROM deliveries WHERE status='pending'");
+  std::optional<int64_t> due;
+  int rc = q.step();
+  if (rc == SQLITE_ROW && !q.is_null(0)) due = q.integer(0);
+  q.reset();
+  if (rc != SQLITE_ROW) return Error{sqlite3_errmsg(read_db_)};
+  return due;
+}
+
+Expected<std::vector<DeliveryView>> Store::list_deliveries(const DeliveryQuery& query) {
+  std::lock_guard lock(read_mu_);
+  auto& q = (*read_sql_)(
+      "SELECT d.id, d.event_id, d.tenant_id, d.integration_id, e.event_type, d.status,"
+      " d.attempts, d.last_http_status, d.last_error, d.next_attempt_at, d.updated_at,"
+      " (SELECT reason FROM dead_letters x WHERE x.delivery_id = d.id ORDER BY x.id DESC LIMIT 1)"
+      " FROM deliveries d JOIN events e ON e.id = d.event_id"
+      " WHERE d.tenant_id = ?1 AND (?2 = '' OR d.status = ?2) AND (?3 = '' OR d.event_id = ?3)"
+      " ORDER BY d.updated_at DESC, d.id LIMIT ?4");
+  q.bind(1, query.tenant_id).bind(2, query.status).bind(3, query.event_id);
+  q.bind(4, static_cast<int64_t>(query.limit));
+  std::vector<DeliveryView> out;
+  int rc;
+  while ((rc = q.step()) == SQLITE_ROW) {
+    DeliveryView v;
+    v.id = q.text(0);
+    v.event_id = q.text(1);
+    v.tenant_id = q.text(2);
+    v.integration_id = q.text(3);
+    v.event_type = q.text(4);
+    v.status = q.text(5);
+    v.attempts = static_cast<int>(q.integer(6));
+    v.last_http_status = static_cast<int>(q.integer(7));
+    v.last_error = q.text(8);
+    v.next_attempt_at_ms = q.integer(9);
+    v.updated_at_ms = q.integer(10);
+    if (v.status == "dead") v.dead_reason = q.text(11);
+    out.push_back(std::move(v));
+  }
+  q.reset();
+  if (rc != SQLITE_DONE) return Error{sqlite3_errmsg(read_db_)};
+  return out;
+}
+
+Expected<ReplayResult> Store::replay(const std::string& tenant_id, const std::string& delivery_id,
+                                     int64_t now_ms) {
+  std::lock_guard lock(write_mu_);
+  Transaction txn(write_db_);
+  if (!txn.begun().ok()) return Error{txn.begun().error()};
+  auto& sql = *write_sql_;
+  auto& q = sql("SELECT status FROM deliveries WHERE id=? AND tenant_id=?");
+  q.bind(1, delivery_id).bind(2, tenant_id);
+  if (q.step() != SQLITE_ROW) return ReplayResult::kNotFound;
+  std::string status = q.text(0);
+  q.reset();
+  if (status != "dead") return ReplayResult::kNotDead;
+  // A replay starts a fresh attempt count; the attempts table keeps the history.
+  auto& u = sql(
+      "UPDATE deliveries SET status='pending', attempts=0, next_attempt_at=?2, updated_at=?2"
+      " WHERE id=?1");
+  u.bind(1, delivery_id).bind(2, now_ms);
+  if (auto r = u.run(); !r.ok()) return Error{r.error()};
+  auto& dl = sql("UPDATE dead_letters SET replayed_at=?2 WHERE delivery_id=?1 AND replayed_at IS NULL");
+  dl.bind(1, delivery_id).bind(2, now_ms);
+  if (auto r = dl.run(); !r.ok()) return Error{r.error()};
+  if (auto c = txn.commit(); !c.ok()) return Error{c.error()};
+  return ReplayResult::kReplayed;
+}
+
+}  // namespace crmhost
