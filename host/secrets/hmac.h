@@ -7,6 +7,8 @@
 #include <string>
 #include <string_view>
 
+#include <crmhost/adapter.h>
+
 #include "common/expected.h"
 
 namespace crmhost {

@@ -197,7 +197,7 @@ Expected<std::vector<LeasedDelivery>> Store::settle_and_lease(const std::vector<
         break;
       case Settlement::Kind::kPark:
         update = "UPDATE deliveries SET status='pending', lease_until=NULL, last_error=?4,"
-                 " updated_at=?5, next_attempt_at=?6 WHERE id=?1 AND ?2=?2 AND ?3=?3";
+                 " updated_at=?5, next_attempt_at=?6 WHERE id=?1";
         break;
     }
     auto& u = sql(update);
