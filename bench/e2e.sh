@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# End-to-end benchmark (figures, not a test): crmhost with one webhook integration delivering to
+# a fast local sink (the bare Poco server answering 204 and counting). wrk posts events as fast as
+# it can for DURATION; then the sink is polled until every accepted event has arrived. Prints
+# deliveries/s from the first ingest to the last delivery.
+# Env: DURATION (10s), CONNECTIONS (32), WORKERS (8), BUILD_DIR (build/).
+set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+bench_build
+workers=${WORKERS:-8}
+
+sink_url=$(start sink "$build/bench/crmhost_bench_bare" --status 204)
+
+export CRMHOST_BENCH_KEY CRMHOST_BENCH_SECRET
+CRMHOST_BENCH_KEY=$(new_key)
+CRMHOST_BENCH_SECRET=$(new_whsec)
+mkdir -p "$work/data"
+cat >"$work/crmhost.yaml" <<YAML
+listen: 127.0.0.1:0
+data_dir: $work/data
+plugin_dir: $build/plugins
+workers: $workers
+tenants:
+  - id: bench
+    api_keys: [ "env:CRMHOST_BENCH_KEY" ]
+    ingest_rate: 1000000000
+    integrations:
+      - id: bench-sink
+        adapter: webhook
+        config: { url: "$sink_url/hook", secret: "env:CRMHOST_BENCH_SECRET" }
+YAML
+crmhost_url=$(start crmhost "$build/host/crmhost" run --config "$work/crmhost.yaml")
+
+t0=$(date +%s.%N)
+run_wrk "$crmhost_url" "$work/crmhost.wrk"
+t_ingested=$(date +%s.%N)
+read -r ingest_rps ingest_p99 accepted rejected < <(wrk_figures "$work/crmhost.wrk")
+
+delivered=0
+deadline=$(( $(date +%s) + ${DRAIN_TIMEOUT:-300} ))
+while :; do
+  delivered=$(curl -s "$sink_url/count")
+  [ "$delivered" -ge "$accepted" ] && break
+  if [ "$(date +%s)" -ge "$deadline" ]; then
+    echo "bench: only $delivered of $accepted delivered after ${DRAIN_TIMEOUT:-300}s" >&2
+    break
+  fi
+  sleep 0.02
+done
+t1=$(date +%s.%N)
+
+echo
+echo "end to end, $connections connections, $duration of ingest, $workers workers, $(nproc) cores"
+echo "accepted:  $accepted events ($rejected rejected), $ingest_rps events/s, p99 $ingest_p99 ms"
+awk -v t0="$t0" -v ti="$t_ingested" -v t1="$t1" -v n="$delivered" '
+  BEGIN {
+    printf "delivered: %d in %.2f s after the first ingest (drained %.2f s after the last)\n", n, t1 - t0, t1 - ti
+    printf "end to end: %.0f deliveries/s\n", n / (t1 - t0)
+  }'

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Ingest benchmark (figures, not a test): wrk POSTs a valid visitor event at 32 connections to
+# a bare Poco server that only reads the body and answers 202, then to crmhost's POST /v1/events
+# (each answer only after the event is committed durably: SQLite WAL, synchronous=FULL), and
+# prints events/s, p99 and the ratio. Env: DURATION (10s), CONNECTIONS (32), BUILD_DIR (build/).
+set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+bench_build
+
+bare_url=$(start bare "$build/bench/crmhost_bench_bare" --status 202)
+run_wrk "$bare_url" "$work/bare.wrk"
+stop "${bench_pids[-1]}"
+read -r bare_rps bare_p99 bare_ok bare_bad < <(wrk_figures "$work/bare.wrk")
+
+export CRMHOST_BENCH_KEY
+CRMHOST_BENCH_KEY=$(new_key)
+mkdir -p "$work/data"
+# No integration: this measures ingest alone (validate, commit, answer), not delivery.
+cat >"$work/crmhost.yaml" <<YAML
+listen: 127.0.0.1:0
+data_dir: $work/data
+plugin_dir: $build/plugins
+tenants:
+  - id: bench
+    api_keys: [ "env:CRMHOST_BENCH_KEY" ]
+    ingest_rate: 1000000000
+    integrations: []
+YAML
+crmhost_url=$(start crmhost "$build/host/crmhost" run --config "$work/crmhost.yaml")
+run_wrk "$crmhost_url" "$work/crmhost.wrk"
+read -r host_rps host_p99 host_ok host_bad < <(wrk_figures "$work/crmhost.wrk")
+stop "${bench_pids[-1]}"
+
+echo
+echo "ingest, $connections connections, $duration, $(nproc) cores"
+printf '%-22s %12s %10s %10s %8s\n' "" "events/s" "p99 ms" "2xx" "non-2xx"
+printf '%-22s %12s %10s %10s %8s\n' "bare Poco (202)" "$bare_rps" "$bare_p99" "$bare_ok" "$bare_bad"
+printf '%-22s %12s %10s %10s %8s\n' "crmhost (durable)" "$host_rps" "$host_p99" "$host_ok" "$host_bad"
+awk -v h="$host_rps" -v b="$bare_rps" 'BEGIN { printf "ratio crmhost/bare: %.1f %%\n", 100 * h / b }'
+if [ "$host_bad" != 0 ]; then
+  echo "warning: crmhost answered $host_bad non-2xx; see the first answers below" >&2
+  grep -m3 -i 'error' "$work/crmhost.log" >&2 || true
+fi

@@ -1,0 +1,67 @@
+# Shared by bench/*.sh (sourced): build, start/stop helpers and wrk output parsing.
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+build=${BUILD_DIR:-$root/build}
+connections=${CONNECTIONS:-32}
+wrk_threads=${WRK_THREADS:-2}
+duration=${DURATION:-10s}
+
+bench_build() {
+  "$root/scripts/install-deps" wrk
+  cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+  cmake --build "$build" -j"$(nproc)" --target crmhost crmhost_adapter_webhook crmhost_bench_bare
+}
+
+work=$(mktemp -d /tmp/crmhost-bench.XXXXXX)
+bench_pids=()
+bench_cleanup() {
+  for pid in "${bench_pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${bench_pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap bench_cleanup EXIT
+
+# start NAME COMMAND... : runs COMMAND in the background with --ready-file $work/NAME.ready
+# appended, logs to $work/NAME.log, and prints the URL it listens on.
+start() {
+  local name=$1
+  shift
+  "$@" --ready-file "$work/$name.ready" >"$work/$name.log" 2>&1 &
+  bench_pids+=($!)
+  local pid=$!
+  for _ in $(seq 1 400); do
+    if [ -s "$work/$name.ready" ]; then cat "$work/$name.ready"; return 0; fi
+    if ! kill -0 "$pid" 2>/dev/null; then break; fi
+    sleep 0.05
+  done
+  echo "bench: $name did not start:" >&2
+  cat "$work/$name.log" >&2
+  return 1
+}
+
+stop() {  # stop PID
+  kill -TERM "$1" 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
+}
+
+# run_wrk URL OUTFILE : POSTs the sample event for $duration at $connections connections.
+run_wrk() {
+  wrk -t"$wrk_threads" -c"$connections" -d"$duration" --latency -s "$root/bench/post_event.lua" \
+    "$1" >"$2"
+}
+
+# wrk_figures FILE : prints "<2xx per second> <p99 in ms> <2xx count> <non-2xx count>".
+wrk_figures() {
+  awk '
+    function ms(v) {
+      if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000;
+      return v
+    }
+    / requests in / { total = $1; secs = $4; sub(/s,?$/, "", secs) }
+    /^ +99%/ { p99 = ms($2) }
+    /Non-2xx or 3xx responses:/ { bad = $NF }
+    END { ok = total - bad; printf "%.0f %.2f %d %d\n", ok / secs, p99, ok, bad }
+  ' "$1"
+}
+
+new_key() { head -c 18 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
+new_whsec() { echo "whsec_$(head -c 24 /dev/urandom | base64 | tr -d '\n')"; }
