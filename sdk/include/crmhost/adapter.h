@@ -16,6 +16,8 @@
  *  3. Every struct that crosses the boundary, in either direction, starts with
  *     `uint32_t struct_size` set by whoever fills it. A reader may use a field only when
  *     CRMH_HAS_FIELD(type, ptr, field) is true; a missing tail field reads as zero/NULL.
+ *     The exceptions are the small value types crmh_str, crmh_header and crmh_json_sink: they
+ *     are frozen as they are and never grow (a different shape is a new type).
  *  4. An adapter states the lowest host minor it needs (min_host_minor); the host refuses an
  *     adapter that needs a newer host.
  *  5. No C++ type, exception, or allocator crosses the boundary. Neither side frees memory the
@@ -291,6 +293,17 @@ typedef const crmh_adapter* (*crmh_adapter_entry_fn)(uint16_t host_abi_major,
 #define CRMH_EXTERN_C
 #endif
 
+/* Omitted optional functions are meant to be NULL, but g++ -Wextra (unlike C compilers) flags
+ * members left out of a designated initializer; the descriptor silences that for itself only. */
+#if defined(__cplusplus) && defined(__GNUC__)
+#define CRMH_DESCRIPTOR_BEGIN_ \
+  _Pragma("GCC diagnostic push") _Pragma("GCC diagnostic ignored \"-Wmissing-field-initializers\"")
+#define CRMH_DESCRIPTOR_END_ _Pragma("GCC diagnostic pop")
+#else
+#define CRMH_DESCRIPTOR_BEGIN_
+#define CRMH_DESCRIPTOR_END_
+#endif
+
 /* Defines the descriptor and the exported entry function. Pass designated initializers for the
  * remaining fields, in declaration order (C++20 requires the order):
  *
@@ -299,6 +312,7 @@ typedef const crmh_adapter* (*crmh_adapter_entry_fn)(uint16_t host_abi_major,
  *                       .create = wh_create, .destroy = wh_destroy, .deliver = wh_deliver)
  */
 #define CRMH_DEFINE_ADAPTER(...)                                                              \
+  CRMH_DESCRIPTOR_BEGIN_                                                                      \
   static const crmh_adapter crmh_adapter_descriptor_ = {                                      \
       .struct_size = sizeof(crmh_adapter),                                                    \
       .abi_major = CRMH_ABI_MAJOR,                                                            \
@@ -307,6 +321,10 @@ typedef const crmh_adapter* (*crmh_adapter_entry_fn)(uint16_t host_abi_major,
       .reserved = 0,                                                                          \
       .build_signature = CRMH_BUILD_SIGNATURE,                                                \
       __VA_ARGS__};                                                                           \
+  CRMH_DESCRIPTOR_END_                                                                        \
+  /* A prototype first, so adapters built with -Wmissing-prototypes stay warning-free. */     \
+  CRMH_EXTERN_C CRMH_EXPORT const crmh_adapter* crmh_adapter_entry(uint16_t host_abi_major,   \
+                                                                   uint16_t host_abi_minor);  \
   CRMH_EXTERN_C CRMH_EXPORT const crmh_adapter* crmh_adapter_entry(uint16_t host_abi_major,   \
                                                                    uint16_t host_abi_minor) { \
     (void)host_abi_minor;                                                                     \
