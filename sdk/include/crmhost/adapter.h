@@ -261,7 +261,8 @@ typedef struct crmh_adapter {
 
   /* Required. Parse `config_json` (the integration's config object; secret fields are replaced by
    * the string "(held by host)" and are usable only through hmac_sha256) and create an instance.
-   * On failure return CRMH_BAD_CONFIG (or INTERNAL) with a message in `out`; *instance untouched. */
+   * On failure return CRMH_BAD_CONFIG (or INTERNAL) with a message in `out`; *instance untouched.
+   * On CRMH_OK, *instance must be non-NULL: the host takes a NULL instance as a failed create. */
   crmh_status (*create)(const crmh_host_api* host, void* host_ctx, crmh_str config_json,
                         void** instance, crmh_result* out);
   /* Required. Release an instance; no call on it is running or will follow. */
