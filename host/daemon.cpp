@@ -72,7 +72,8 @@ int run_daemon(const std::vector<std::string>& args) {
   block_termination_signals();
   Poco::Net::initializeSSL();
 
-  auto store = Store::open(config->data_dir);
+  auto store = Store::open(config->data_dir,
+                           config->durability == "full" ? Store::Sync::kFull : Store::Sync::kNormal);
   if (!store.ok()) {
     log.fatal("store: " + store.error());
     return 1;
@@ -108,7 +109,7 @@ int run_daemon(const std::vector<std::string>& args) {
     return 1;
   }
   std::string url = "http://" + config->listen_host + ":" + std::to_string(server.port());
-  log.information("listening on " + url);
+  log.information("listening on " + url + " (durability " + config->durability + ")");
   std::cerr << "crmhost: listening on " << url << std::endl;
   if (!ready_file.empty()) {
     if (auto s = write_file_atomically(ready_file, url); !s.ok()) log.error(s.error());

@@ -84,10 +84,14 @@ class Loader {
   Config load(const YAML::Node& root) {
     Config c;
     c.file = file_;
-    only_keys(root, "", {"listen", "data_dir", "plugin_dir", "max_body", "workers", "lease",
+    only_keys(root, "", {"listen", "data_dir", "durability", "plugin_dir", "max_body", "workers", "lease",
                          "deliver_timeout", "retry", "admin_key", "tenants"});
     if (root["listen"]) parse_listen(root["listen"], c);
     if (root["data_dir"]) c.data_dir = scalar(root["data_dir"], "data_dir");
+    if (auto n = root["durability"]) {
+      c.durability = scalar(n, "durability");
+      if (c.durability != "full" && c.durability != "normal") fail(n, "durability", "must be full or normal");
+    }
     if (root["plugin_dir"]) c.plugin_dir = scalar(root["plugin_dir"], "plugin_dir");
     if (auto n = root["max_body"]) {
       auto size = parse_size(scalar(n, "max_body"));

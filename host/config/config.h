@@ -43,6 +43,9 @@ struct Config {
   std::string listen_host = "127.0.0.1";
   uint16_t listen_port = 8080;
   std::string data_dir = "./data";
+  // "full": every commit is fsynced before the 202 (survives power loss). "normal": WAL without
+  // fsync per commit (survives a crash of crmhost, may lose the last commits on power loss).
+  std::string durability = "full";
   std::string plugin_dir = "./plugins";
   size_t max_body = 256 * 1024;
   int workers = 8;

@@ -23,7 +23,7 @@ std::string truncated(const std::string& text) {
   return text.size() <= Store::kMaxErrorText ? text : text.substr(0, Store::kMaxErrorText);
 }
 
-Expected<sqlite3*> open_connection(const std::string& path) {
+Expected<sqlite3*> open_connection(const std::string& path, Store::Sync sync) {
   sqlite3* db = nullptr;
   int rc = sqlite3_open_v2(path.c_str(), &db,
                            SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
@@ -34,10 +34,11 @@ Expected<sqlite3*> open_connection(const std::string& path) {
     return Error{"opening " + path + ": " + message};
   }
   sqlite3_busy_timeout(db, 5000);
-  auto pragmas = sqlite_exec(db,
-                             "PRAGMA journal_mode=WAL;"
-                             "PRAGMA synchronous=FULL;"
-                             "PRAGMA foreign_keys=ON;");
+  auto pragmas = sqlite_exec(db, sync == Store::Sync::kFull
+                                     ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+                                       "PRAGMA foreign_keys=ON;"
+                                     : "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+                                       "PRAGMA foreign_keys=ON;");
   if (!pragmas.ok()) {
     sqlite3_close(db);
     return Error{"configuring " + path + ": " + pragmas.error()};
@@ -67,19 +68,19 @@ class Transaction {
 
 }  // namespace
 
-Expected<std::unique_ptr<Store>> Store::open(const std::string& data_dir) {
+Expected<std::unique_ptr<Store>> Store::open(const std::string& data_dir, Sync sync) {
   std::error_code ec;
   std::filesystem::create_directories(data_dir, ec);
   if (ec) return Error{"creating data_dir " + data_dir + ": " + ec.message()};
   std::string path = data_dir + "/crmhost.db";
-  auto writer = open_connection(path);
+  auto writer = open_connection(path, sync);
   if (!writer.ok()) return Error{writer.error()};
   auto migrated = migrate_schema(*writer);
   if (!migrated.ok()) {
     sqlite3_close(*writer);
     return Error{path + ": " + migrated.error()};
   }
-  auto reader = open_connection(path);
+  auto reader = open_connection(path, sync);
   if (!reader.ok()) {
     sqlite3_close(*writer);
     return Error{reader.error()};
@@ -101,38 +102,44 @@ Store::~Store() {
 }
 
 Expected<AppendResult> Store::append(const NewEvent& event) {
-  PendingAppend self;
-  self.event = &event;
+  // Shared, so the leader can signal it after releasing the lock even if this caller has
+  // already seen `done` and returned.
+  auto self = std::make_shared<PendingAppend>();
+  self->event = &event;
   std::unique_lock lock(append_mu_);
-  append_queue_.push_back(&self);
-  while (!self.done && &self != append_queue_.front()) self.cv.wait(lock);
-  if (self.done) return std::move(self.result);
+  append_queue_.push_back(self);
+  while (!self->done && self != append_queue_.front()) self->cv.wait(lock);
+  if (self->done) return std::move(self->result);
 
   // This caller leads: commit everything queued so far (up to a bound) in one transaction.
-  std::vector<PendingAppend*> batch;
-  for (auto* p : append_queue_) {
+  std::vector<std::shared_ptr<PendingAppend>> batch;
+  for (const auto& p : append_queue_) {
     if (batch.size() == kMaxAppendBatch) break;
     batch.push_back(p);
   }
   lock.unlock();
   auto committed = commit_appends(batch);
   lock.lock();
-  for (auto* p : batch) {
+  for (const auto& p : batch) {
     append_queue_.pop_front();
     if (!committed.ok()) p->result = Error{committed.error()};
     p->done = true;
-    if (p != &self) p->cv.notify_one();
   }
-  if (!append_queue_.empty()) append_queue_.front()->cv.notify_one();
-  return std::move(self.result);
+  std::shared_ptr<PendingAppend> next_leader = append_queue_.empty() ? nullptr : append_queue_.front();
+  lock.unlock();
+  // Signalled without the lock held, so a woken follower does not block on it at once.
+  for (const auto& p : batch)
+    if (p != self) p->cv.notify_one();
+  if (next_leader) next_leader->cv.notify_one();
+  return std::move(self->result);
 }
 
-Status Store::commit_appends(const std::vector<PendingAppend*>& batch) {
+Status Store::commit_appends(const std::vector<std::shared_ptr<PendingAppend>>& batch) {
   std::lock_guard lock(write_mu_);
   Transaction txn(write_db_);
   if (!txn.begun().ok()) return txn.begun();
   auto& sql = *write_sql_;
-  for (auto* p : batch) {
+  for (const auto& p : batch) {
     const NewEvent& e = *p->event;
     if (!e.idempotency_key.empty()) {
       auto& seen = sql("SELECT id, deliveries FROM events WHERE tenant_id=? AND idempotency_key=?");

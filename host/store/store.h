@@ -1,10 +1,12 @@
 // The durable outbox: events, their deliveries (one per subscribed integration), every attempt,
 // and dead letters, in one SQLite database in WAL mode.
 //
-// Durability: `synchronous=FULL` — every commit fsyncs the WAL before it returns, so an event is
-// on disk when POST /v1/events answers 202 and survives power loss, not just a crash. The cost of
-// one fsync per commit is shared: concurrent appends are committed together (group commit, the
-// LevelDB writer-queue scheme), and the dispatcher settles and leases deliveries in batches.
+// Durability (config `durability`): by default `synchronous=FULL` — every commit fsyncs the WAL
+// before it returns, so an event is on disk when POST /v1/events answers 202 and survives power
+// loss, not just a crash. The cost of one fsync per commit is shared: concurrent appends are
+// committed together (group commit, the LevelDB writer-queue scheme), and the dispatcher settles
+// and leases deliveries in batches. `normal` (WAL, synchronous=NORMAL) skips the per-commit fsync:
+// a crash of crmhost loses nothing, a power loss may lose the last commits.
 //
 // Thread-safety: every method may be called from any thread. Writes are serialized on one
 // connection (write_mu_); reads use a second connection (read_mu_) and see the last commit.
@@ -85,7 +87,8 @@ class Store {
   static constexpr size_t kMaxErrorText = 512;
 
   // Opens (creating if needed) data_dir/crmhost.db and applies pending schema migrations.
-  static Expected<std::unique_ptr<Store>> open(const std::string& data_dir);
+  enum class Sync { kFull, kNormal };
+  static Expected<std::unique_ptr<Store>> open(const std::string& data_dir, Sync sync = Sync::kFull);
   ~Store();
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
@@ -112,7 +115,7 @@ class Store {
  private:
   struct PendingAppend;
   Store(sqlite3* write_db, sqlite3* read_db);
-  Status commit_appends(const std::vector<PendingAppend*>& batch);
+  Status commit_appends(const std::vector<std::shared_ptr<PendingAppend>>& batch);
 
   std::mutex write_mu_;  // guards write_db_ and write_sql_
   sqlite3* write_db_;
@@ -122,7 +125,7 @@ class Store {
   std::unique_ptr<StatementCache> read_sql_;
 
   std::mutex append_mu_;                    // guards append_queue_
-  std::deque<PendingAppend*> append_queue_; // front = the leader committing a batch
+  std::deque<std::shared_ptr<PendingAppend>> append_queue_;  // front = the leader committing
 };
 
 }  // namespace crmhost
