@@ -13,6 +13,7 @@ namespace {
 crmh_str view(const std::string& s) { return {s.data(), s.size()}; }
 
 constexpr int64_t kIdleWaitMs = 1000;
+constexpr auto kGatherWindow = std::chrono::milliseconds(2);
 
 }  // namespace
 
@@ -23,7 +24,9 @@ Dispatcher::Dispatcher(Store& store, const AdapterRegistry& registry, const Retr
       policy_(policy),
       clock_(clock),
       settings_(settings),
-      max_in_flight_(settings.workers * 4) {}
+      // Leased-ahead deliveries keep workers busy through a commit; 32 per worker lets one round
+      // settle and lease a few hundred.
+      max_in_flight_(settings.workers * 32) {}
 
 Dispatcher::~Dispatcher() { stop(); }
 
@@ -109,6 +112,13 @@ void Dispatcher::dispatch_loop() {
     std::unique_lock lock(mu_);
     dispatcher_cv_.wait_for(lock, std::chrono::milliseconds(budget), [&] {
       return woken_ || !completions_.empty() || workers_done_;
+    });
+    // Every round is a commit (an fsync) on the one write connection that ingest shares, so a
+    // round for a single completion is wasteful: give the others in flight a moment to finish.
+    auto gather_until = std::chrono::steady_clock::now() + kGatherWindow;
+    dispatcher_cv_.wait_until(lock, gather_until, [&] {
+      return woken_ || workers_done_ ||
+             static_cast<int>(completions_.size()) >= std::max(1, in_flight_ / 2);
     });
   }
 }
