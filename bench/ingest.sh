@@ -7,9 +7,10 @@ set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 bench_build
 
-bare_url=$(start bare "$build/bench/crmhost_bench_bare" --status 202)
+start bare "$build/bench/crmhost_bench_bare" --status 202
+bare_url=$url
 run_wrk "$bare_url" "$work/bare.wrk"
-stop "${bench_pids[-1]}"
+stop "$pid"
 read -r bare_rps bare_p99 bare_ok bare_bad < <(wrk_figures "$work/bare.wrk")
 
 export CRMHOST_BENCH_KEY
@@ -26,10 +27,11 @@ tenants:
     ingest_rate: 1000000000
     integrations: []
 YAML
-crmhost_url=$(start crmhost "$build/host/crmhost" run --config "$work/crmhost.yaml")
+start crmhost "$build/host/crmhost" run --config "$work/crmhost.yaml"
+crmhost_url=$url
 run_wrk "$crmhost_url" "$work/crmhost.wrk"
 read -r host_rps host_p99 host_ok host_bad < <(wrk_figures "$work/crmhost.wrk")
-stop "${bench_pids[-1]}"
+stop "$pid"
 
 echo
 echo "ingest, $connections connections, $duration, $(nproc) cores"

@@ -21,15 +21,18 @@ bench_cleanup() {
 trap bench_cleanup EXIT
 
 # start NAME COMMAND... : runs COMMAND in the background with --ready-file $work/NAME.ready
-# appended, logs to $work/NAME.log, and prints the URL it listens on.
+# appended, logging to $work/NAME.log; sets $url (where it listens) and $pid.
 start() {
   local name=$1
   shift
   "$@" --ready-file "$work/$name.ready" >"$work/$name.log" 2>&1 &
-  bench_pids+=($!)
-  local pid=$!
+  pid=$!
+  bench_pids+=("$pid")
   for _ in $(seq 1 400); do
-    if [ -s "$work/$name.ready" ]; then cat "$work/$name.ready"; return 0; fi
+    if [ -s "$work/$name.ready" ]; then
+      url=$(cat "$work/$name.ready")
+      return 0
+    fi
     if ! kill -0 "$pid" 2>/dev/null; then break; fi
     sleep 0.05
   done

@@ -5,6 +5,11 @@
 namespace crmhost::testing {
 
 void E2eTest::TearDown() {
+  // Every test ends with a clean stop: SIGTERM must end crmhost with 0 (under ASan this is also
+  // where leaks are reported).
+  if (host_ && host_->running()) {
+    EXPECT_EQ(host_->Stop(), std::optional<int>(0)) << "crmhost did not stop cleanly on SIGTERM";
+  }
   if (HasFailure() && host_) {
     const std::string err = host_->stderr_text();
     std::cerr << "---- crmhost stderr (last 4000 bytes) ----\n"

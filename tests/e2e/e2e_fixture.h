@@ -31,6 +31,7 @@ inline constexpr std::chrono::milliseconds kDeadline = 20s;
 
 class E2eTest : public ::testing::Test {
  protected:
+  // Stops crmhost with SIGTERM and expects exit 0; prints its stderr when the test failed.
   void TearDown() override;
 
   // A tenant `id` with key `api_key` and one webhook integration `<id>-webhook` to `receiver`.

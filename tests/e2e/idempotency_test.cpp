@@ -1,6 +1,7 @@
 // A repeated event (same "id" field, or same Idempotency-Key header) answers the first answer
 // again and creates nothing new: one delivery, one arrival.
 #include <set>
+#include <thread>
 
 #include "e2e_fixture.h"
 
@@ -62,6 +63,34 @@ TEST_F(E2eTest, RepeatedEventIdOrIdempotencyKeyCreatesOneDelivery) {
   EXPECT_EQ(webhook_ids.size(), 4u);
   EXPECT_EQ(emails, (std::multiset<std::string>{"a@example.com", "b@example.com", "c@example.com",
                                                 "c@example.com"}));
+}
+
+TEST_F(E2eTest, ConcurrentRepeatsOfOneEventIdCreateOneEvent) {
+  Receiver receiver(NewWhsecSecret());
+  HostConfig config;
+  config.tenants.push_back(Tenant("acme", "acme-key", receiver));
+  StartHost(config);
+
+  constexpr int kClients = 8;
+  const std::string body = VisitorEvent(kCheckedOut, "race@example.com", "client-evt-race");
+  std::vector<std::string> ids(kClients);
+  std::vector<int> statuses(kClients);
+  std::vector<std::thread> clients;
+  for (int i = 0; i < kClients; ++i) {
+    clients.emplace_back([&, i] {
+      const HttpResponse r = Client().PostJson("/v1/events", body, "acme-key");
+      statuses[i] = r.status;
+      if (r.status == 202) ids[i] = JsonString(r.json(), "id");
+    });
+  }
+  for (std::thread& t : clients) t.join();
+  for (int i = 0; i < kClients; ++i) {
+    EXPECT_EQ(statuses[i], 202) << "client " << i;
+    EXPECT_EQ(ids[i], ids[0]) << "client " << i;
+  }
+  WaitForDeliveries("acme-key", ids[0], "delivered");
+  EXPECT_EQ(ListDeliveries(Client(), "acme-key").size(), 1u);
+  EXPECT_EQ(receiver.count(), 1u);
 }
 
 }  // namespace

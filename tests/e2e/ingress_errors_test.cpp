@@ -1,5 +1,11 @@
 // The error contract of the ingress (docs/CONTRACTS.md "HTTP API"): every rejection answers JSON
 // {"error", "message", "field"} with the documented status and code, and leaves nothing behind.
+#include <Poco/Net/HTTPClientSession.h>
+#include <Poco/Net/HTTPRequest.h>
+#include <Poco/Net/HTTPResponse.h>
+#include <Poco/StreamCopier.h>
+#include <Poco/URI.h>
+
 #include "e2e_fixture.h"
 
 namespace crmhost::testing {
@@ -8,6 +14,7 @@ namespace {
 constexpr const char* kKey = "acme-key";
 constexpr const char* kThrottledKey = "throttled-key";
 constexpr const char* kAdminKey = "admin-key-e2e";
+constexpr const char* kKeepAliveKey = "keepalive-key";
 
 class IngressErrorsTest : public E2eTest {
  protected:
@@ -19,6 +26,7 @@ class IngressErrorsTest : public E2eTest {
     TenantSpec throttled = Tenant("throttled", kThrottledKey, throttled_receiver_);
     throttled.ingest_rate = 1;  // burst 2
     config.tenants.push_back(throttled);
+    config.tenants.push_back(Tenant("keepalive", kKeepAliveKey, keepalive_receiver_));
     StartHost(config);
   }
 
@@ -58,6 +66,7 @@ class IngressErrorsTest : public E2eTest {
 
   Receiver receiver_{NewWhsecSecret()};
   Receiver throttled_receiver_{NewWhsecSecret()};
+  Receiver keepalive_receiver_{NewWhsecSecret()};
 };
 
 // `body` with the first occurrence of `from` replaced by `to`.
@@ -72,6 +81,7 @@ TEST_F(IngressErrorsTest, MalformedJsonIs400BadJson) {
   ExpectError(Post(truncated), 400, "bad_json");
   ExpectError(Post(""), 400, "bad_json");
   ExpectError(Post("{\"event\": \"visitor.checked_in\",}"), 400, "bad_json");
+  ExpectError(Post("[" + VisitorEvent(kCheckedIn) + "]"), 400, "bad_json");
 }
 
 TEST_F(IngressErrorsTest, MissingFieldIs400NamingTheField) {
@@ -100,6 +110,10 @@ TEST_F(IngressErrorsTest, WrongFieldIs400BadFieldNamingTheField) {
   EXPECT_EQ(ExpectError(Post(Replace(ok, R"("email":"x@example.com")", R"("email":42)")), 400,
                         "bad_field"),
             "visitor.email");
+  EXPECT_EQ(ExpectError(Post(R"({"event":"visitor.checked_in","timestamp":"2026-04-15T10:05:00Z",)"
+                             R"("visitor":"Jane","visit":{"host":"John Doe","site":"Munich HQ"}})"),
+                        400, "bad_field"),
+            "visitor");
 }
 
 TEST_F(IngressErrorsTest, MissingOrWrongKeyIs401) {
@@ -177,6 +191,68 @@ TEST_F(IngressErrorsTest, OverTheTenantIngestRateIs429WithRetryAfter) {
   EXPECT_LE(accepted, 3);  // rate 1/s, burst 2
   // Only the accepted events were stored.
   EXPECT_EQ(ListDeliveries(Client(), kThrottledKey).size(), static_cast<size_t>(accepted));
+}
+
+// Clients keep connections alive (HTTP/1.1 default). A request rejected before its body was read
+// must not poison the next request on the same connection.
+TEST_F(IngressErrorsTest, ConnectionStaysUsableAfterARejection) {
+  const Poco::URI base(host_->base_url());
+  const std::string ok = VisitorEvent(kCheckedIn, "keepalive@example.com");
+  struct Case {
+    std::string what;
+    std::string content_type;
+    std::string key;
+    std::string body;
+    int status;
+  };
+  const std::vector<Case> cases = {
+      {"415", "text/plain", kKeepAliveKey, ok, 415},
+      {"401", "application/json", "wrong-key", ok, 401},
+      {"403", "application/json", kAdminKey, ok, 403},
+      {"413", "application/json", kKeepAliveKey, std::string(5000, ' ') + ok, 413},
+  };
+  for (const Case& c : cases) {
+    Poco::Net::HTTPClientSession session(base.getHost(), base.getPort());
+    session.setKeepAlive(true);
+    session.setTimeout(Poco::Timespan(10, 0));
+    auto exchange = [&](const std::string& content_type, const std::string& key,
+                        const std::string& body) {
+      Poco::Net::HTTPRequest request("POST", "/v1/events", Poco::Net::HTTPMessage::HTTP_1_1);
+      request.setKeepAlive(true);
+      request.setContentType(content_type);
+      request.set("Authorization", "Bearer " + key);
+      request.setContentLength(static_cast<std::streamsize>(body.size()));
+      session.sendRequest(request) << body;
+      Poco::Net::HTTPResponse response;
+      HttpResponse r;
+      std::istream& in = session.receiveResponse(response);
+      r.status = static_cast<int>(response.getStatus());
+      Poco::StreamCopier::copyToString(in, r.body);
+      return r;
+    };
+    const HttpResponse rejected = exchange(c.content_type, c.key, c.body);
+    EXPECT_EQ(rejected.status, c.status) << c.what << ": " << rejected.body;
+    const HttpResponse next = exchange("application/json", kKeepAliveKey, ok);
+    EXPECT_EQ(next.status, 202) << "after a " << c.what
+                                << " on the same connection, a valid event got: " << next.body;
+  }
+}
+
+TEST_F(E2eTest, ReadinessFailsWhileAnIntegrationHasNoAdapter) {
+  Receiver receiver(NewWhsecSecret());
+  HostConfig config;
+  TenantSpec t = Tenant("acme", "acme-key", receiver);
+  IntegrationSpec missing = t.integrations[0];
+  missing.id = "needs-missing-adapter";
+  missing.adapter = "nosuchadapter";
+  t.integrations.push_back(missing);
+  config.tenants.push_back(t);
+  StartHost(config);
+  const HttpResponse ready = Client().Get("/readyz");
+  EXPECT_EQ(ready.status, 503) << ready.body;
+  EXPECT_NE(JsonString(ready.json(), "status"), "ready") << ready.body;
+  EXPECT_NE(ready.body.find("needs-missing-adapter"), std::string::npos) << ready.body;
+  EXPECT_EQ(Client().Get("/healthz").status, 200);
 }
 
 }  // namespace
