@@ -96,8 +96,9 @@ int run_daemon(const std::vector<std::string>& args) {
   Router router(services);
   add_api_routes(router);
   HttpServer server(
-      [&router](Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& resp) {
-        Exchange ex(req, resp);
+      [&router, max_body = config->max_body](Poco::Net::HTTPServerRequest& req,
+                                             Poco::Net::HTTPServerResponse& resp) {
+        Exchange ex(req, resp, max_body);
         router.handle(ex);
       },
       128);

@@ -30,12 +30,14 @@ Expected<std::string> Exchange::json_body(size_t max_bytes, Problem* problem) {
     *problem = {413, "too_large", "body is over the " + std::to_string(max_bytes) + " byte limit", ""};
     return Error{problem->message};
   }
+  body_read_ = true;
   std::string body;
   std::istream& in = request.stream();
   char buf[16384];
   while (in.read(buf, sizeof buf) || in.gcount() > 0) {
     body.append(buf, static_cast<size_t>(in.gcount()));
     if (body.size() > max_bytes) {
+      response.setKeepAlive(false);  // the rest of the body is still on the connection
       *problem = {413, "too_large", "body is over the " + std::to_string(max_bytes) + " byte limit", ""};
       return Error{problem->message};
     }
@@ -43,7 +45,29 @@ Expected<std::string> Exchange::json_body(size_t max_bytes, Problem* problem) {
   return body;
 }
 
+void Exchange::discard_unread_body() {
+  if (body_read_) return;
+  body_read_ = true;
+  bool chunked = request.getChunkedTransferEncoding();
+  if (!chunked && (!request.hasContentLength() || request.getContentLength64() == 0)) return;
+  if (!chunked && request.getContentLength64() > static_cast<Poco::Int64>(max_body_)) {
+    response.setKeepAlive(false);
+    return;
+  }
+  std::istream& in = request.stream();
+  char buf[16384];
+  size_t total = 0;
+  while (in.read(buf, sizeof buf) || in.gcount() > 0) {
+    total += static_cast<size_t>(in.gcount());
+    if (total > max_body_) {
+      response.setKeepAlive(false);
+      return;
+    }
+  }
+}
+
 void Exchange::send_json(int status, const Poco::JSON::Object& body) {
+  discard_unread_body();
   std::ostringstream out;
   body.stringify(out);
   std::string text = out.str();

@@ -32,8 +32,10 @@ struct Problem {
 
 class Exchange {
  public:
-  Exchange(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response)
-      : request(request), response(response) {}
+  // `max_body`: the most an unread request body may be for the connection to stay open.
+  Exchange(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response,
+           size_t max_body)
+      : request(request), response(response), max_body_(max_body) {}
 
   Poco::Net::HTTPServerRequest& request;
   Poco::Net::HTTPServerResponse& response;
@@ -47,6 +49,14 @@ class Exchange {
 
   void send_json(int status, const Poco::JSON::Object& body);
   void send_problem(const Problem& problem);
+
+ private:
+  // A body left unread would be parsed as the next request on a kept-alive connection: read and
+  // drop it when small enough, else close the connection after this answer.
+  void discard_unread_body();
+
+  size_t max_body_;
+  bool body_read_ = false;
 };
 
 }  // namespace crmhost
