@@ -63,6 +63,45 @@ TEST_F(E2eTest, DeliversSignedExactBytesAndStopsCleanly) {
   EXPECT_EQ(host_->stderr_text().find("acme-key-1"), std::string::npos);
 }
 
+TEST_F(E2eTest, DeliversNonAsciiAndLargeBodiesByteForByte) {
+  Receiver receiver(NewWhsecSecret());
+  HostConfig config;
+  config.max_body = "256KiB";
+  config.tenants.push_back(Tenant("acme", "acme-key", receiver));
+  StartHost(config);
+
+  // UTF-8 beyond ASCII, and JSON escapes that a re-serializer would rewrite.
+  std::string unicode = VisitorEvent(kCheckedIn, "j\u00fcrgen@example.com");
+  unicode.replace(unicode.find("\"first_name\":\"Jane\""), 19,
+                  "\"first_name\":\"J\u00fcrgen \u00c5ngstr\u00f6m \xe2\x9c\x93\"");
+  unicode.replace(unicode.find(R"("last_name":"Smith")"), 19,
+                  R"("last_name":"Sm\u0069th \/ O\u2019Brien")");
+  // About 200 KiB: many signed documents.
+  std::string large = VisitorEvent(kCheckedOut, "large@example.com");
+  std::string docs;
+  for (int i = 0; i < 5000; ++i) docs += (i ? "," : "") + std::string("\"Document number ") +
+                                         std::to_string(i) + " of the visit pack\"";
+  large.replace(large.find(R"(["NDA v3","WiFi Policy v1"])"), 27, "[" + docs + "]");
+  ASSERT_GT(large.size(), 150u * 1024);
+  ASSERT_LT(large.size(), 256u * 1024);
+
+  const std::string unicode_id = PostEvent("acme-key", unicode);
+  const std::string large_id = PostEvent("acme-key", large);
+  const auto u = WaitForDeliveries("acme-key", unicode_id, "delivered");
+  const auto l = WaitForDeliveries("acme-key", large_id, "delivered");
+  ASSERT_EQ(u.size(), 1u);
+  ASSERT_EQ(l.size(), 1u);
+  std::map<std::string, Arrival> by_id;
+  for (const Arrival& a : receiver.arrivals()) by_id[a.webhook_id] = a;
+  ASSERT_EQ(by_id.count(u[0].id), 1u);
+  ASSERT_EQ(by_id.count(l[0].id), 1u);
+  EXPECT_TRUE(by_id[u[0].id].verified());
+  EXPECT_EQ(by_id[u[0].id].body, unicode);
+  EXPECT_TRUE(by_id[l[0].id].verified());
+  EXPECT_EQ(by_id[l[0].id].body.size(), large.size());
+  EXPECT_TRUE(by_id[l[0].id].body == large);
+}
+
 TEST_F(E2eTest, DeliversEachEventTypeOnlyToSubscribedEnabledIntegrations) {
   Receiver pre_only(NewWhsecSecret());
   Receiver all(NewWhsecSecret());

@@ -1,5 +1,6 @@
 // Failing receivers: retried with the same webhook-id until delivered, dead after the configured
 // attempts, dead at once on 410, Retry-After honoured, and replay from the dead letters.
+#include <algorithm>
 #include <set>
 
 #include "e2e_fixture.h"
@@ -125,6 +126,35 @@ TEST_F(E2eTest, RateLimitedReceiverIsRetriedNoSoonerThanRetryAfter) {
   EXPECT_EQ(arrivals[0].answered_status, 429);
   // Retry-After: 1 is longer than the configured backoff (20 ms base, 200 ms cap): honoured.
   EXPECT_GE(arrivals[1].at - arrivals[0].at, 900ms);
+}
+
+TEST_F(E2eTest, AttemptThatOutlivesDeliverTimeoutIsRetried) {
+  Receiver receiver(NewWhsecSecret());
+  receiver.SlowFirst(1, 2s);  // the first attempt hangs far past the deadline
+  HostConfig config;
+  config.deliver_timeout = "300ms";
+  config.tenants.push_back(Tenant("acme", "acme-key", receiver));
+  StartHost(config);
+
+  const std::string event_id = PostEvent("acme-key", VisitorEvent(kCheckedIn));
+  // The hung attempt is abandoned at its deadline and retried long before the hang ends.
+  ASSERT_TRUE(receiver.WaitUntil(
+      [](const std::vector<Arrival>& all) {
+        return !all.empty() && all.front().answered_status == 204;
+      },
+      1700ms))
+      << "no retry before the hung attempt ended";
+  const auto rows = WaitForDeliveries("acme-key", event_id, "delivered");
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].attempts, 2);
+  ASSERT_TRUE(receiver.WaitIdle(kDeadline));
+  auto arrivals = receiver.arrivals();
+  ASSERT_EQ(arrivals.size(), 2u);
+  std::sort(arrivals.begin(), arrivals.end(),
+            [](const Arrival& a, const Arrival& b) { return a.at < b.at; });
+  EXPECT_EQ(arrivals[0].webhook_id, arrivals[1].webhook_id);
+  EXPECT_GE(arrivals[1].at - arrivals[0].at, 250ms);  // not before the deadline
+  EXPECT_LT(arrivals[1].at - arrivals[0].at, 1700ms);
 }
 
 }  // namespace

@@ -63,17 +63,22 @@ std::string Receiver::url(const std::string& path) const {
 
 void Receiver::FailFirst(int n, int status) {
   std::lock_guard lock(mu_);
-  for (int i = 0; i < n; ++i) queued_.push_back({status, ""});
+  for (int i = 0; i < n; ++i) queued_.push_back({status, "", std::chrono::milliseconds(0)});
 }
 
 void Receiver::RateLimitFirst(int n, const std::string& retry_after_seconds) {
   std::lock_guard lock(mu_);
-  for (int i = 0; i < n; ++i) queued_.push_back({429, retry_after_seconds});
+  for (int i = 0; i < n; ++i) queued_.push_back({429, retry_after_seconds, std::chrono::milliseconds(0)});
 }
 
 void Receiver::AnswerAlways(int status, std::string retry_after) {
   std::lock_guard lock(mu_);
-  standing_ = {status, std::move(retry_after)};
+  standing_ = {status, std::move(retry_after), std::chrono::milliseconds(0)};
+}
+
+void Receiver::SlowFirst(int n, std::chrono::milliseconds delay, int status) {
+  std::lock_guard lock(mu_);
+  for (int i = 0; i < n; ++i) queued_.push_back({status, "", delay});
 }
 
 void Receiver::SetDelay(std::chrono::milliseconds delay) {
@@ -130,7 +135,7 @@ void Receiver::Handle(Poco::Net::HTTPServerRequest& request,
     } else {
       answer = standing_;
     }
-    delay = delay_;
+    delay = delay_ + answer.delay;
   }
   if (delay.count() > 0) std::this_thread::sleep_for(delay);
 

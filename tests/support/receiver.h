@@ -34,7 +34,7 @@ struct Arrival {
   bool signature_valid = false;  // webhook-signature matches id.timestamp.body under the secret
   bool timestamp_fresh = false;  // webhook-timestamp within +-300 s of now (Standard Webhooks)
   int answered_status = 0;       // what the receiver answered
-  std::chrono::steady_clock::time_point at;
+  std::chrono::steady_clock::time_point at;  // when the request arrived (before any delay)
 
   bool verified() const { return signature_valid && timestamp_fresh && !webhook_id.empty(); }
 };
@@ -66,6 +66,8 @@ class Receiver {
   void RateLimitFirst(int n, const std::string& retry_after_seconds);
   // Each request waits this long before it is answered (a slow CRM).
   void SetDelay(std::chrono::milliseconds delay);
+  // The next `n` requests wait `delay` before they get `status` (a CRM that hangs now and then).
+  void SlowFirst(int n, std::chrono::milliseconds delay, int status = 204);
 
   std::vector<Arrival> arrivals() const;
   size_t count() const;
@@ -83,6 +85,7 @@ class Receiver {
   struct Scripted {
     int status;
     std::string retry_after;
+    std::chrono::milliseconds delay{0};  // on top of delay_
   };
   class Handler;
   class Factory;
@@ -97,7 +100,7 @@ class Receiver {
   mutable std::condition_variable arrived_;
   std::vector<Arrival> arrivals_;
   std::vector<Scripted> queued_;  // answers for the next requests, front first
-  Scripted standing_{204, ""};
+  Scripted standing_{204, "", std::chrono::milliseconds(0)};
   std::chrono::milliseconds delay_{0};
   int handling_ = 0;  // requests inside Handle
 };
