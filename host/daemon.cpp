@@ -11,6 +11,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <iostream>
 #include <random>
 
@@ -20,6 +21,7 @@
 #include "ingress/ingest_limiter.h"
 #include "ingress/router.h"
 #include "plugins/adapter_registry.h"
+#include "plugins/plugin_dir_watcher.h"
 #include "signals.h"
 #include "store/store.h"
 
@@ -90,7 +92,8 @@ int run_daemon(const std::vector<std::string>& args) {
   registry.load(*config);
   RetryPolicy policy(config->retry, unit_random);
   Dispatcher dispatcher(**store, registry, policy, clock,
-                        {config->workers, config->lease_ms, config->deliver_timeout_ms, 5000});
+                        {config->workers, config->lease_ms, config->deliver_timeout_ms, 5000,
+                         config->overrun_margin_ms, config->suspend_after_overruns});
   IngestLimiter limiter(clock);
   Services services{*config, **store, registry, dispatcher, limiter, clock};
   Router router(services);
@@ -116,8 +119,19 @@ int run_daemon(const std::vector<std::string>& args) {
     if (auto s = write_file_atomically(ready_file, url); !s.ok()) log.error(s.error());
   }
 
-  int sig = wait_for_termination_signal();
+  PluginDirWatcher watcher(config->plugin_dir, std::chrono::milliseconds(300), [&registry] {
+    Poco::Logger::get("crmhost").information("plugin_dir changed: rescanning");
+    registry.rescan();
+  });
+  if (auto s = watcher.start(); !s.ok()) log.warning(s.error() + "; reload with SIGHUP or the admin API");
+
+  int sig;
+  while ((sig = wait_for_signal()) == SIGHUP) {
+    log.information("SIGHUP: rescanning " + config->plugin_dir);
+    registry.rescan();
+  }
   log.information("signal " + std::to_string(sig) + ": stopping");
+  watcher.stop();
   server.stop();
   dispatcher.stop();
   Poco::Net::uninitializeSSL();

@@ -10,6 +10,7 @@ sigset_t termination_set() {
   sigemptyset(&set);
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGHUP);
   return set;
 }
 
@@ -21,10 +22,17 @@ void block_termination_signals() {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 }
 
-int wait_for_termination_signal() {
+int wait_for_signal() {
   sigset_t set = termination_set();
   int sig = 0;
   sigwait(&set, &sig);
+  return sig;
+}
+
+int wait_for_termination_signal() {
+  int sig;
+  while ((sig = wait_for_signal()) == SIGHUP) {
+  }
   return sig;
 }
 

@@ -1,21 +1,42 @@
+#include <Poco/DateTimeFormat.h>
+#include <Poco/DateTimeFormatter.h>
 #include <Poco/JSON/Array.h>
 
 #include "admin/admin_endpoints.h"
 
 namespace crmhost {
+namespace {
+
+std::string iso_time(int64_t ms) {
+  return Poco::DateTimeFormatter::format(Poco::Timestamp(ms * 1000),
+                                         Poco::DateTimeFormat::ISO8601_FRAC_FORMAT);
+}
+
+Poco::JSON::Object reload_json(const ReloadResult& r) {
+  Poco::JSON::Object o;
+  o.set("at", iso_time(r.at_ms));
+  o.set("ok", r.ok);
+  o.set("message", r.message);
+  return o;
+}
+
+}  // namespace
 
 void list_plugins(Exchange& ex, Services& s) {
   auto snap = s.registry.snapshot();
   Poco::JSON::Array plugins;
-  for (const auto& [name, lib] : snap->adapters) {
-    const auto& d = lib->descriptor();
+  for (const auto& [name, state] : snap->adapters) {
+    const auto& d = state.library->descriptor();
     Poco::JSON::Object o;
     o.set("name", name);
     o.set("version", std::string(d.version));
-    o.set("abi_version", lib->abi_version());
-    o.set("file", lib->info().file);
-    o.set("sha256", lib->info().sha256);
+    o.set("abi_version", state.library->abi_version());
+    o.set("file", state.library->info().file);
+    o.set("sha256", state.library->info().sha256);
     o.set("flags", static_cast<Poco::UInt32>(d.flags));
+    o.set("generation", static_cast<Poco::UInt64>(state.generation));
+    o.set("loaded_at", iso_time(state.loaded_at_ms));
+    o.set("last_reload", reload_json(state.last_reload));
     plugins.add(o);
   }
   Poco::JSON::Array refused;
@@ -26,10 +47,31 @@ void list_plugins(Exchange& ex, Services& s) {
     o.set("reason", r.refusal.reason);
     refused.add(o);
   }
+  // Integration status: which generation serves each, or why none does. A tenant sees its own.
+  Poco::JSON::Object integrations;
+  auto visible = [&](const std::string& key) {
+    return ex.caller.admin || key.rfind(ex.caller.tenant->id + "/", 0) == 0;
+  };
+  for (const auto& [key, in] : snap->integrations)
+    if (visible(key)) integrations.set(key, "serving: " + in->config().adapter + " " + in->library().descriptor().version);
+  for (const auto& [key, why] : snap->unavailable)
+    if (visible(key) && !snap->integrations.count(key)) integrations.set(key, why);
   Poco::JSON::Object answer;
   answer.set("plugins", plugins);
   answer.set("refused", refused);
+  answer.set("integrations", integrations);
   ex.send_json(200, answer);
+}
+
+void reload_plugin(Exchange& ex, Services& s) {
+  const std::string& name = ex.params.at(0);
+  ReloadResult result;
+  if (!s.registry.reload(name, &result))
+    return ex.send_problem({404, "not_found", "no adapter named " + name + " is loaded", ""});
+  s.dispatcher.wake();  // deliveries parked for a suspended integration may flow again
+  Poco::JSON::Object answer = reload_json(result);
+  answer.set("name", name);
+  ex.send_json(result.ok ? 200 : 409, answer);
 }
 
 void healthz(Exchange& ex, Services&) {
@@ -43,7 +85,7 @@ void readyz(Exchange& ex, Services& s) {
   Poco::JSON::Object answer;
   Poco::JSON::Object unavailable;
   for (const auto& [key, why] : snap->unavailable)
-    if (why != "disabled") unavailable.set(key, why);
+    if (why != "disabled" && !snap->integrations.count(key)) unavailable.set(key, why);
   if (unavailable.size() == 0 && s.store.next_due_at_ms().ok()) {
     answer.set("status", "ready");
     return ex.send_json(200, answer);

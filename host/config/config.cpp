@@ -85,7 +85,7 @@ class Loader {
     Config c;
     c.file = file_;
     only_keys(root, "", {"listen", "data_dir", "durability", "plugin_dir", "max_body", "workers", "lease",
-                         "deliver_timeout", "retry", "admin_key", "tenants"});
+                         "deliver_timeout", "overrun_margin", "suspend_after_overruns", "retry", "admin_key", "tenants"});
     if (root["listen"]) parse_listen(root["listen"], c);
     if (root["data_dir"]) c.data_dir = scalar(root["data_dir"], "data_dir");
     if (auto n = root["durability"]) {
@@ -102,6 +102,9 @@ class Loader {
     if (root["lease"]) c.lease_ms = duration(root["lease"], "lease");
     if (root["deliver_timeout"])
       c.deliver_timeout_ms = duration(root["deliver_timeout"], "deliver_timeout");
+    if (root["overrun_margin"]) c.overrun_margin_ms = duration(root["overrun_margin"], "overrun_margin");
+    if (root["suspend_after_overruns"])
+      c.suspend_after_overruns = number<int>(root["suspend_after_overruns"], "suspend_after_overruns", 1, 1000);
     if (auto r = root["retry"]) parse_retry(r, c.retry);
     if (root["admin_key"]) c.admin_key_hash = sha256_hex(secret(root["admin_key"], "admin_key"));
     if (auto t = root["tenants"]) {

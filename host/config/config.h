@@ -51,6 +51,8 @@ struct Config {
   int workers = 8;
   int64_t lease_ms = 60000;
   int64_t deliver_timeout_ms = 15000;
+  int64_t overrun_margin_ms = 5000;   // a call this far past its deadline is abandoned
+  int suspend_after_overruns = 3;     // abandoned calls in a row that suspend an integration
   RetrySettings retry;
   std::string admin_key_hash;  // empty = no admin key
   std::vector<TenantConfig> tenants;

@@ -8,16 +8,31 @@
 #include "plugins/http_client.h"
 
 namespace crmhost {
+
+// A worker thread's slot. Shared between the thread and the dispatcher so that an abandoned
+// thread can still read its own flag after the dispatcher has let go of it.
+struct Dispatcher::Worker {
+  std::thread thread;
+  std::atomic<bool> abandoned{false};  // set under mu_; read without it by the worker
+  // Guarded by mu_:
+  bool busy = false;
+  LeasedDelivery current;
+  int64_t deadline_ms = 0;  // monotonic; meaningful while busy
+};
+
 namespace {
 
 crmh_str view(const std::string& s) { return {s.data(), s.size()}; }
 
 constexpr int64_t kIdleWaitMs = 1000;
+constexpr int64_t kWatchdogTickMs = 100;
 constexpr auto kGatherWindow = std::chrono::milliseconds(2);
+
+Poco::Logger& logger() { return Poco::Logger::get("crmhost.delivery"); }
 
 }  // namespace
 
-Dispatcher::Dispatcher(Store& store, const AdapterRegistry& registry, const RetryPolicy& policy,
+Dispatcher::Dispatcher(Store& store, AdapterRegistry& registry, const RetryPolicy& policy,
                        const Clock& clock, DispatcherSettings settings)
     : store_(store),
       registry_(registry),
@@ -30,24 +45,35 @@ Dispatcher::Dispatcher(Store& store, const AdapterRegistry& registry, const Retr
 
 Dispatcher::~Dispatcher() { stop(); }
 
+void Dispatcher::start_worker() {
+  auto w = std::make_shared<Worker>();
+  ++running_workers_;
+  w->thread = std::thread([this, w] { worker_loop(w); });
+  workers_.push_back(std::move(w));
+}
+
 void Dispatcher::start() {
-  for (int i = 0; i < settings_.workers; ++i) workers_.emplace_back([this] { worker_loop(); });
+  {
+    std::lock_guard lock(mu_);
+    for (int i = 0; i < settings_.workers; ++i) start_worker();
+  }
   dispatcher_ = std::thread([this] { dispatch_loop(); });
 }
 
 void Dispatcher::stop() {
   if (!dispatcher_.joinable()) return;
+  std::vector<std::shared_ptr<Worker>> workers;
   {
-    std::lock_guard lock(mu_);
+    std::unique_lock lock(mu_);
     stopping_ = true;
-  }
-  worker_cv_.notify_all();
-  for (auto& w : workers_) w.join();
-  workers_.clear();
-  {
-    std::lock_guard lock(mu_);
+    worker_cv_.notify_all();
+    // The dispatcher keeps abandoning calls that overrun, so this wait is bounded by the
+    // deadline plus the margin even when an adapter never returns.
+    stopped_cv_.wait(lock, [&] { return running_workers_ == 0; });
     workers_done_ = true;
+    workers.swap(workers_);
   }
+  for (auto& w : workers) w->thread.join();
   dispatcher_cv_.notify_all();
   dispatcher_.join();
 }
@@ -66,41 +92,88 @@ int64_t Dispatcher::wait_budget_ms(int64_t now_ms) {
   return std::clamp<int64_t>(**due - now_ms, 0, kIdleWaitMs);
 }
 
+void Dispatcher::abandon_overrunning_calls() {
+  int64_t now = clock_.monotonic_ms();
+  for (size_t i = 0; i < workers_.size();) {
+    auto w = workers_[i];
+    if (!w->busy || now <= w->deadline_ms + settings_.overrun_margin_ms) {
+      ++i;
+      continue;
+    }
+    const LeasedDelivery& d = w->current;
+    std::string key = AdapterRegistry::key(d.tenant_id, d.integration_id);
+    std::string message = "abandoned: the adapter call overran its deadline by more than " +
+                          std::to_string(settings_.overrun_margin_ms) + " ms";
+    logger().error("[" + key + "] " + d.id + " attempt " + std::to_string(d.attempt) + ": " + message);
+    Settlement s = settle(d, CRMH_RETRY, 0, 0, message, key);
+    s.started_at_ms = clock_.wall_ms() - (now - (w->deadline_ms - settings_.deliver_timeout_ms));
+    s.duration_ms = now - (w->deadline_ms - settings_.deliver_timeout_ms);
+    completions_.push_back({std::move(s), key, d.tenant_id, d.integration_id, true});
+    w->abandoned = true;
+    w->thread.detach();  // it exits on its own once the adapter returns, if ever
+    workers_.erase(workers_.begin() + static_cast<std::ptrdiff_t>(i));
+    --running_workers_;
+    if (!stopping_) start_worker();
+    stopped_cv_.notify_all();
+  }
+}
+
+void Dispatcher::apply_overruns(const std::vector<Completion>& done) {
+  for (const auto& c : done) {
+    if (!c.overrun) {
+      if (c.settlement.kind != Settlement::Kind::kPark) overruns_.erase(c.integration_key);
+      continue;
+    }
+    if (++overruns_[c.integration_key] >= settings_.suspend_after_overruns) {
+      registry_.suspend(c.tenant_id, c.integration_id,
+                        std::to_string(overruns_[c.integration_key]) +
+                            " calls in a row overran the deadline; reload the adapter to resume");
+      overruns_.erase(c.integration_key);
+    }
+  }
+}
+
 void Dispatcher::dispatch_loop() {
-  auto& logger = Poco::Logger::get("crmhost.delivery");
   int64_t next_sweep_ms = 0;
-  std::vector<Settlement> done;
+  std::vector<Completion> done;
   for (;;) {
     int capacity;
     bool stopping;
     {
       std::lock_guard lock(mu_);
-      for (auto& s : completions_) done.push_back(std::move(s));
+      abandon_overrunning_calls();
+      for (auto& c : completions_) done.push_back(std::move(c));
       completions_.clear();
       stopping = workers_done_;  // the last round: every outcome is in
       capacity = stopping_ ? 0 : max_in_flight_ - in_flight_;
       woken_ = false;
     }
+    apply_overruns(done);
     int64_t now = clock_.wall_ms();
     if (now >= next_sweep_ms && capacity > 0) {
       auto returned = store_.return_expired_leases(now);
       if (returned.ok() && *returned > 0)
-        logger.warning(std::to_string(*returned) + " expired leases returned to pending");
+        logger().warning(std::to_string(*returned) + " expired leases returned to pending");
       next_sweep_ms = now + std::max<int64_t>(settings_.lease_ms / 4, 100);
     }
-    auto leased = store_.settle_and_lease(done, now, settings_.lease_ms, std::max(capacity, 0));
+    std::vector<Settlement> settlements;
+    settlements.reserve(done.size());
+    for (const auto& c : done) settlements.push_back(c.settlement);
+    auto leased = store_.settle_and_lease(settlements, now, settings_.lease_ms, std::max(capacity, 0));
     if (!leased.ok()) {
       // The outcomes stay in `done` and are recorded on the next round.
-      logger.error("store: " + leased.error());
+      logger().error("store: " + leased.error());
       std::unique_lock lock(mu_);
       dispatcher_cv_.wait_for(lock, std::chrono::milliseconds(200));
       if (workers_done_) return;
       continue;
     }
+    bool busy;
     {
       std::lock_guard lock(mu_);
       in_flight_ += static_cast<int>(leased->size()) - static_cast<int>(done.size());
       for (auto& d : *leased) queue_.push_back(std::move(d));
+      busy = in_flight_ > 0;
     }
     done.clear();
     if (!leased->empty()) worker_cv_.notify_all();
@@ -109,6 +182,7 @@ void Dispatcher::dispatch_loop() {
     if (capacity > 0 && static_cast<int>(leased->size()) == capacity) continue;
 
     int64_t budget = capacity > 0 ? wait_budget_ms(now) : kIdleWaitMs;
+    if (busy) budget = std::min(budget, kWatchdogTickMs);  // calls in flight: keep watching them
     std::unique_lock lock(mu_);
     dispatcher_cv_.wait_for(lock, std::chrono::milliseconds(budget), [&] {
       return woken_ || !completions_.empty() || workers_done_;
@@ -123,40 +197,81 @@ void Dispatcher::dispatch_loop() {
   }
 }
 
-void Dispatcher::worker_loop() {
+void Dispatcher::worker_loop(std::shared_ptr<Worker> self) {
   HttpClient http(clock_);
   for (;;) {
     LeasedDelivery d;
     {
       std::unique_lock lock(mu_);
       worker_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-      if (stopping_) return;
+      if (stopping_) {
+        --running_workers_;
+        stopped_cv_.notify_all();
+        return;
+      }
       d = std::move(queue_.front());
       queue_.pop_front();
+      self->busy = true;
+      self->current = d;
+      self->deadline_ms = clock_.monotonic_ms() + settings_.deliver_timeout_ms;
     }
-    Settlement s = run(d, http);
-    {
-      std::lock_guard lock(mu_);
-      completions_.push_back(std::move(s));
-    }
+    Completion c;
+    // An abandoned worker must not touch the dispatcher again: it may be gone by now.
+    if (!run(d, http, *self, &c.settlement)) return;
+    std::unique_lock lock(mu_);
+    if (self->abandoned) return;  // abandoned between run() returning and here
+    self->busy = false;
+    c.integration_key = AdapterRegistry::key(d.tenant_id, d.integration_id);
+    c.tenant_id = d.tenant_id;
+    c.integration_id = d.integration_id;
+    completions_.push_back(std::move(c));
+    lock.unlock();
     dispatcher_cv_.notify_one();
   }
 }
 
-Settlement Dispatcher::run(const LeasedDelivery& d, HttpClient& http) {
-  auto& logger = Poco::Logger::get("crmhost.delivery");
+Settlement Dispatcher::settle(const LeasedDelivery& d, crmh_status status, int http_status,
+                              int64_t retry_after_ms, const std::string& message,
+                              const std::string& log_name) {
   Settlement s;
   s.delivery_id = d.id;
   s.attempt = d.attempt;
+  s.outcome = outcome_name(status);
+  s.http_status = http_status;
+  s.error = status == CRMH_OK ? "" : message;
+  auto decision = policy_.decide(status, d.attempt, std::max<int64_t>(retry_after_ms, 0), message);
+  switch (decision.kind) {
+    case RetryDecision::Kind::kDelivered:
+      s.kind = Settlement::Kind::kDelivered;
+      break;
+    case RetryDecision::Kind::kRetry:
+      s.kind = Settlement::Kind::kRetry;
+      s.next_attempt_at_ms = clock_.wall_ms() + decision.delay_ms;
+      logger().information("[" + log_name + "] " + d.id + " attempt " + std::to_string(d.attempt) +
+                           " " + s.outcome + " (" + s.error + "); next in " +
+                           std::to_string(decision.delay_ms) + " ms");
+      break;
+    case RetryDecision::Kind::kDead:
+      s.kind = Settlement::Kind::kDead;
+      s.dead_reason = decision.dead_reason;
+      logger().warning("[" + log_name + "] " + d.id + " dead: " + s.dead_reason);
+      break;
+  }
+  return s;
+}
+
+bool Dispatcher::run(const LeasedDelivery& d, HttpClient& http, Worker& self, Settlement* out) {
   auto integration = registry_.integration(d.tenant_id, d.integration_id);
   if (!integration) {
     // No attempt is made, so none is counted: the delivery waits for its adapter.
-    s.kind = Settlement::Kind::kPark;
-    s.error = "integration " + d.tenant_id + "/" + d.integration_id + " has no loaded adapter";
-    s.next_attempt_at_ms = clock_.wall_ms() + settings_.park_ms;
-    return s;
+    out->delivery_id = d.id;
+    out->attempt = d.attempt;
+    out->kind = Settlement::Kind::kPark;
+    out->error = "integration " + d.tenant_id + "/" + d.integration_id + " has no loaded adapter";
+    out->next_attempt_at_ms = clock_.wall_ms() + settings_.park_ms;
+    return true;
   }
-  crmh_call call{integration.get(), &http, clock_.monotonic_ms() + settings_.deliver_timeout_ms, {}, {}};
+  crmh_call call{integration.get(), &http, self.deadline_ms, {}, {}};
   crmh_delivery delivery{};
   delivery.struct_size = sizeof delivery;
   delivery.attempt = static_cast<uint32_t>(d.attempt);
@@ -171,38 +286,21 @@ Settlement Dispatcher::run(const LeasedDelivery& d, HttpClient& http) {
   crmh_result result{};
   result.struct_size = sizeof result;
 
-  s.started_at_ms = clock_.wall_ms();
+  int64_t started_at = clock_.wall_ms();
   int64_t t0 = clock_.monotonic_ms();
   crmh_status status = integration->deliver(&call, delivery, &result);
-  s.duration_ms = clock_.monotonic_ms() - t0;
+  if (self.abandoned.load()) return false;  // the watchdog settled this delivery already
+  int64_t duration = clock_.monotonic_ms() - t0;
   result.message[sizeof result.message - 1] = '\0';
 
-  s.outcome = outcome_name(status);
-  s.http_status = result.http_status;
-  s.error = status == CRMH_OK ? "" : result.message;
   if (status < CRMH_OK || status > CRMH_INTERNAL)
-    logger.warning("[" + integration->log_name() + "] adapter returned unknown outcome " +
-                   std::to_string(status) + " for " + d.id + "; handled as RETRY");
-  auto decision = policy_.decide(status, d.attempt, std::max<int64_t>(result.retry_after_ms, 0),
-                                 result.message);
-  switch (decision.kind) {
-    case RetryDecision::Kind::kDelivered:
-      s.kind = Settlement::Kind::kDelivered;
-      break;
-    case RetryDecision::Kind::kRetry:
-      s.kind = Settlement::Kind::kRetry;
-      s.next_attempt_at_ms = clock_.wall_ms() + decision.delay_ms;
-      logger.information("[" + integration->log_name() + "] " + d.id + " attempt " +
-                         std::to_string(d.attempt) + " " + s.outcome + " (" + s.error +
-                         "); next in " + std::to_string(decision.delay_ms) + " ms");
-      break;
-    case RetryDecision::Kind::kDead:
-      s.kind = Settlement::Kind::kDead;
-      s.dead_reason = decision.dead_reason;
-      logger.warning("[" + integration->log_name() + "] " + d.id + " dead: " + s.dead_reason);
-      break;
-  }
-  return s;
+    logger().warning("[" + integration->log_name() + "] adapter returned unknown outcome " +
+                     std::to_string(status) + " for " + d.id + "; handled as RETRY");
+  *out = settle(d, status, result.http_status, result.retry_after_ms, result.message,
+                integration->log_name());
+  out->started_at_ms = started_at;
+  out->duration_ms = duration;
+  return true;
 }
 
 }  // namespace crmhost

@@ -6,12 +6,21 @@
 // the integration's adapter with a deadline; the outcome goes back to the dispatcher.
 // A sweeper step in the same loop returns leases that expired (a crashed worker or host).
 //
+// Containment: a call still running `overrun_margin` past its deadline is abandoned. Its
+// delivery is settled as a retry, a fresh worker takes the stuck one's place (the stuck thread
+// is left to return whenever it does, and then exits without touching anything shared), and an
+// integration whose calls overrun `suspend_after_overruns` times in a row is suspended until its
+// adapter is reloaded. Other integrations keep flowing throughout.
+//
 // Thread-safety: start/stop from one thread; wake() from any thread.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <map>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -29,30 +38,47 @@ struct DispatcherSettings {
   int workers = 8;
   int64_t lease_ms = 60000;
   int64_t deliver_timeout_ms = 15000;
-  int64_t park_ms = 5000;  // how long a delivery whose integration has no adapter waits
+  int64_t park_ms = 5000;             // how long a delivery whose integration has no adapter waits
+  int64_t overrun_margin_ms = 5000;   // past the deadline, a call is abandoned
+  int suspend_after_overruns = 3;     // consecutive abandoned calls that suspend an integration
 };
 
 class Dispatcher {
  public:
-  Dispatcher(Store& store, const AdapterRegistry& registry, const RetryPolicy& policy,
+  Dispatcher(Store& store, AdapterRegistry& registry, const RetryPolicy& policy,
              const Clock& clock, DispatcherSettings settings);
   ~Dispatcher();
 
   void start();
-  // Lets running calls finish and records their outcomes; queued, unstarted deliveries stay
-  // leased in the store and are released at the next start.
+  // Lets running calls finish (abandoning those that overrun) and records their outcomes; queued,
+  // unstarted deliveries stay leased in the store and are released at the next start.
   void stop();
-  // New deliveries may be due now (called after an append commits).
+  // New deliveries may be due now (called after an append commits or a replay).
   void wake();
 
  private:
+  struct Worker;
+  struct Completion {
+    Settlement settlement;
+    std::string integration_key;  // AdapterRegistry::key
+    std::string tenant_id, integration_id;
+    bool overrun = false;         // settled by the watchdog, not by the adapter
+  };
+
   void dispatch_loop();
-  void worker_loop();
-  Settlement run(const LeasedDelivery& delivery, HttpClient& http);
+  void worker_loop(std::shared_ptr<Worker> self);
+  void start_worker();  // requires mu_
+  // Runs one delivery on `self`; returns false when the call was abandoned meanwhile.
+  bool run(const LeasedDelivery& delivery, HttpClient& http, Worker& self, Settlement* out);
+  Settlement settle(const LeasedDelivery& d, crmh_status status, int http_status,
+                    int64_t retry_after_ms, const std::string& message,
+                    const std::string& log_name);
+  void abandon_overrunning_calls();   // requires mu_
+  void apply_overruns(const std::vector<Completion>& done);
   int64_t wait_budget_ms(int64_t now_ms);
 
   Store& store_;
-  const AdapterRegistry& registry_;
+  AdapterRegistry& registry_;
   const RetryPolicy& policy_;
   const Clock& clock_;
   const DispatcherSettings settings_;
@@ -61,15 +87,18 @@ class Dispatcher {
   std::mutex mu_;  // guards everything below
   std::condition_variable dispatcher_cv_;  // completions arrived, wake() or stop()
   std::condition_variable worker_cv_;      // queue_ has work or stop()
+  std::condition_variable stopped_cv_;     // a worker exited (stop() waits on it)
   std::deque<LeasedDelivery> queue_;       // leased, not yet started
-  std::vector<Settlement> completions_;    // finished, not yet recorded
+  std::vector<Completion> completions_;    // finished, not yet recorded
+  std::vector<std::shared_ptr<Worker>> workers_;  // serving workers (abandoned ones removed)
+  int running_workers_ = 0;                // serving worker threads not yet exited
   int in_flight_ = 0;                      // leased and not yet recorded
   bool woken_ = false;
   bool stopping_ = false;      // workers finish their call and exit
-  bool workers_done_ = false;  // every worker has exited; the dispatcher records and exits
+  bool workers_done_ = false;  // every serving worker has exited; the dispatcher records and exits
 
+  std::map<std::string, int> overruns_;  // integration key -> consecutive overruns; dispatcher thread only
   std::thread dispatcher_;
-  std::vector<std::thread> workers_;
 };
 
 }  // namespace crmhost

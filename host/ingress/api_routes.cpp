@@ -9,6 +9,7 @@ void add_api_routes(Router& r) {
   r.add("GET", "/v1/deliveries", Access::kTenant, list_deliveries);
   r.add("POST", "/v1/deliveries/{id}/replay", Access::kTenant, replay_delivery);
   r.add("GET", "/v1/plugins", Access::kAny, list_plugins);
+  r.add("POST", "/v1/plugins/{name}/reload", Access::kAdmin, reload_plugin);
   r.add("GET", "/healthz", Access::kPublic, healthz);
   r.add("GET", "/readyz", Access::kPublic, readyz);
 }

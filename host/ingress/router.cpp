@@ -63,6 +63,10 @@ bool Router::authenticate(Exchange& ex, Access access) const {
     ex.send_problem({403, "forbidden", "this call needs a tenant API key", ""});
     return false;
   }
+  if (access == Access::kAdmin && !ex.caller.admin) {
+    ex.send_problem({403, "forbidden", "this call needs the admin key", ""});
+    return false;
+  }
   return true;
 }
 

@@ -18,6 +18,7 @@ enum class Access {
   kPublic,  // no credential (health)
   kTenant,  // a tenant API key; the admin key gets 403
   kAny,     // a tenant key or the admin key
+  kAdmin,   // the admin key; a tenant key gets 403
 };
 
 using Endpoint = std::function<void(Exchange&, Services&)>;

@@ -13,7 +13,7 @@ namespace crmhost {
 struct Services {
   const Config& config;
   Store& store;
-  const AdapterRegistry& registry;
+  AdapterRegistry& registry;
   Dispatcher& dispatcher;
   IngestLimiter& limiter;
   const Clock& clock;

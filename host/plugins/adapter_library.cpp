@@ -21,6 +21,11 @@ Expected<std::string> read_file(const std::string& path) {
 
 }  // namespace
 
+std::string AdapterLibrary::file_sha256(const std::string& file) {
+  auto bytes = read_file(file);
+  return bytes.ok() ? sha256_hex(*bytes) : std::string();
+}
+
 std::string AdapterLibrary::abi_version() const {
   return std::to_string(descriptor_.abi_major) + "." + std::to_string(descriptor_.abi_minor);
 }

@@ -33,6 +33,9 @@ class AdapterLibrary {
                                                               const std::string& copy_dir,
                                                               Refusal* refusal = nullptr);
 
+  // sha256 of a file's content; empty when it cannot be read.
+  static std::string file_sha256(const std::string& file);
+
   const crmh_adapter& descriptor() const { return descriptor_; }
   const Info& info() const { return info_; }
   std::string abi_version() const;

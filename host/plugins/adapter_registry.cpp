@@ -6,6 +6,22 @@
 #include <filesystem>
 
 namespace crmhost {
+namespace {
+
+Poco::Logger& logger() { return Poco::Logger::get("crmhost.plugins"); }
+
+std::vector<std::string> adapter_files(const std::string& dir) {
+  std::vector<std::string> files;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec))
+    if (entry.is_regular_file() && entry.path().extension() == ".so")
+      files.push_back(entry.path().string());
+  if (ec) logger().error("cannot read plugin_dir " + dir + ": " + ec.message());
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+}  // namespace
 
 AdapterRegistry::AdapterRegistry(std::string plugin_dir, std::string copy_dir, const Clock& clock)
     : plugin_dir_(std::move(plugin_dir)),
@@ -13,60 +29,7 @@ AdapterRegistry::AdapterRegistry(std::string plugin_dir, std::string copy_dir, c
       clock_(clock),
       snapshot_(std::make_shared<Snapshot>()) {}
 
-void AdapterRegistry::load(const Config& config) {
-  auto& logger = Poco::Logger::get("crmhost.plugins");
-  auto next = std::make_shared<Snapshot>();
-  std::vector<std::string> files;
-  std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator(plugin_dir_, ec))
-    if (entry.is_regular_file() && entry.path().extension() == ".so")
-      files.push_back(entry.path().string());
-  if (ec) logger.error("cannot read plugin_dir " + plugin_dir_ + ": " + ec.message());
-  std::sort(files.begin(), files.end());
-
-  for (const auto& file : files) {
-    Refusal refusal;
-    auto lib = AdapterLibrary::load(file, copy_dir_, &refusal);
-    if (!lib.ok()) {
-      logger.error("refused adapter " + file + ": " + refusal.text());
-      next->refused.push_back({file, refusal});
-      continue;
-    }
-    const auto& d = (*lib)->descriptor();
-    if (next->adapters.count(d.name)) {
-      Refusal dup{"name", std::string("\"") + d.name + "\" is already served by " +
-                              next->adapters[d.name]->info().file};
-      logger.error("refused adapter " + file + ": " + dup.text());
-      next->refused.push_back({file, dup});
-      continue;
-    }
-    logger.information("loaded adapter " + std::string(d.name) + " " + d.version + " (ABI " +
-                       (*lib)->abi_version() + ") from " + file);
-    next->adapters[d.name] = *lib;
-  }
-
-  for (const auto& tenant : config.tenants) {
-    for (const auto& ic : tenant.integrations) {
-      std::string k = key(tenant.id, ic.id);
-      if (!ic.enabled) {
-        next->unavailable[k] = "disabled";
-        continue;
-      }
-      auto adapter = next->adapters.find(ic.adapter);
-      if (adapter == next->adapters.end()) {
-        next->unavailable[k] = "no adapter named " + ic.adapter + " is loaded";
-        logger.error("integration " + k + ": " + next->unavailable[k]);
-        continue;
-      }
-      auto in = Integration::create(ic, adapter->second, clock_);
-      if (!in.ok()) {
-        next->unavailable[k] = in.error();
-        logger.error("integration " + k + ": " + in.error());
-        continue;
-      }
-      next->integrations[k] = *in;
-    }
-  }
+void AdapterRegistry::publish(std::shared_ptr<Snapshot> next) {
   std::lock_guard lock(mu_);
   snapshot_ = std::move(next);
 }
@@ -81,6 +44,161 @@ std::shared_ptr<Integration> AdapterRegistry::integration(const std::string& ten
   auto snap = snapshot();
   auto it = snap->integrations.find(key(tenant_id, integration_id));
   return it == snap->integrations.end() ? nullptr : it->second;
+}
+
+void AdapterRegistry::withdraw(const std::string& adapter, const std::string& why, Snapshot& next) {
+  for (const auto& tenant : config_.tenants)
+    for (const auto& ic : tenant.integrations)
+      if (ic.adapter == adapter && ic.enabled) {
+        next.integrations.erase(key(tenant.id, ic.id));
+        next.unavailable[key(tenant.id, ic.id)] = why;
+      }
+}
+
+void AdapterRegistry::install(const std::string& file, Snapshot& next, ReloadResult* result) {
+  ReloadResult outcome{clock_.wall_ms(), false, ""};
+  Refusal refusal;
+  auto lib = AdapterLibrary::load(file, copy_dir_, &refusal);
+  if (!lib.ok()) {
+    outcome.message = "refused " + file + ": " + refusal.text();
+    logger().error(outcome.message);
+    // A file that a serving adapter came from keeps that adapter serving; record the failure there.
+    bool serving = false;
+    for (auto& [name, state] : next.adapters)
+      if (state.library->info().file == file) {
+        state.last_reload = outcome;
+        serving = true;
+      }
+    if (!serving) next.refused.push_back({file, refusal, AdapterLibrary::file_sha256(file)});
+    if (result) *result = outcome;
+    return;
+  }
+  const std::string name = (*lib)->descriptor().name;
+  auto current = next.adapters.find(name);
+  if (current != next.adapters.end() && current->second.library->info().file != file) {
+    Refusal dup{"name", "\"" + name + "\" is already served by " + current->second.library->info().file};
+    outcome.message = "refused " + file + ": " + dup.text();
+    logger().error(outcome.message);
+    next.refused.push_back({file, dup, (*lib)->info().sha256});
+    if (result) *result = outcome;
+    return;
+  }
+
+  // Create every instance of the new generation before publishing any of them.
+  std::map<std::string, std::shared_ptr<Integration>> created;
+  std::map<std::string, std::string> failed;
+  for (const auto& tenant : config_.tenants)
+    for (const auto& ic : tenant.integrations) {
+      if (ic.adapter != name || !ic.enabled) continue;
+      auto in = Integration::create(ic, *lib, clock_);
+      if (in.ok()) created[key(tenant.id, ic.id)] = *in;
+      else failed[key(tenant.id, ic.id)] = in.error();
+    }
+  std::string version = (*lib)->descriptor().version;
+  if (current != next.adapters.end() && !failed.empty()) {
+    // A swap is all or nothing: the old generation keeps serving every integration.
+    outcome.message = "kept generation " + std::to_string(current->second.generation) + ": " +
+                      name + " " + version + " from " + file + " failed to create " +
+                      failed.begin()->first + ": " + failed.begin()->second;
+    logger().error(outcome.message);
+    current->second.last_reload = outcome;
+    if (result) *result = outcome;
+    return;  // `created` instances are destroyed here, before anything could call them
+  }
+
+  AdapterState state;
+  state.library = *lib;
+  state.loaded_at_ms = clock_.wall_ms();
+  if (current != next.adapters.end()) {
+    state.generation = current->second.generation + 1;
+    retired_.push_back(current->second.library);
+  } else {
+    state.generation = 1;
+  }
+  outcome.ok = true;
+  outcome.message = "serving " + name + " " + version + " (generation " +
+                    std::to_string(state.generation) + ", sha256 " +
+                    (*lib)->info().sha256.substr(0, 12) + ") from " + file;
+  state.last_reload = outcome;
+  logger().information(outcome.message);
+  next.adapters[name] = state;
+  for (auto& [k, in] : created) {
+    next.integrations[k] = in;
+    next.unavailable.erase(k);
+  }
+  for (auto& [k, why] : failed) {
+    logger().error("integration " + k + ": " + why);
+    next.integrations.erase(k);
+    next.unavailable[k] = why;
+  }
+  if (result) *result = outcome;
+}
+
+void AdapterRegistry::load(const Config& config) {
+  std::lock_guard reload_lock(reload_mu_);
+  config_ = config;
+  auto next = std::make_shared<Snapshot>();
+  for (const auto& tenant : config_.tenants)
+    for (const auto& ic : tenant.integrations)
+      next->unavailable[key(tenant.id, ic.id)] =
+          ic.enabled ? "no adapter named " + ic.adapter + " is loaded" : "disabled";
+  for (const auto& file : adapter_files(plugin_dir_)) install(file, *next, nullptr);
+  for (const auto& [k, why] : next->unavailable)
+    if (why != "disabled" && !next->integrations.count(k)) logger().error("integration " + k + ": " + why);
+  publish(std::move(next));
+}
+
+void AdapterRegistry::rescan() {
+  std::lock_guard reload_lock(reload_mu_);
+  auto next = std::make_shared<Snapshot>(*snapshot());
+  auto files = adapter_files(plugin_dir_);
+  std::vector<RefusedAdapter> still_refused;
+  for (auto& r : next->refused)
+    if (AdapterLibrary::file_sha256(r.file) == r.sha256) still_refused.push_back(std::move(r));
+  next->refused = std::move(still_refused);
+  // Adapters whose file is gone retire once their calls in flight return; their deliveries wait.
+  for (auto it = next->adapters.begin(); it != next->adapters.end();) {
+    const auto& file = it->second.library->info().file;
+    if (std::find(files.begin(), files.end(), file) == files.end()) {
+      logger().warning("adapter " + it->first + " retired: " + file + " was removed");
+      withdraw(it->first, "adapter " + it->first + " retired: its file was removed", *next);
+      retired_.push_back(it->second.library);
+      it = next->adapters.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (const auto& file : files) {
+    bool unchanged = false;
+    std::string sha = AdapterLibrary::file_sha256(file);
+    for (const auto& [name, state] : next->adapters)
+      if (state.library->info().file == file && state.library->info().sha256 == sha) unchanged = true;
+    for (const auto& r : next->refused)
+      if (r.file == file) unchanged = true;  // same content as when it was refused
+    if (!unchanged) install(file, *next, nullptr);
+  }
+  publish(std::move(next));
+}
+
+bool AdapterRegistry::reload(const std::string& adapter_name, ReloadResult* result) {
+  std::lock_guard reload_lock(reload_mu_);
+  auto next = std::make_shared<Snapshot>(*snapshot());
+  auto it = next->adapters.find(adapter_name);
+  if (it == next->adapters.end()) return false;
+  install(it->second.library->info().file, *next, result);
+  publish(std::move(next));
+  return true;
+}
+
+void AdapterRegistry::suspend(const std::string& tenant_id, const std::string& integration_id,
+                              const std::string& reason) {
+  std::lock_guard reload_lock(reload_mu_);
+  auto next = std::make_shared<Snapshot>(*snapshot());
+  std::string k = key(tenant_id, integration_id);
+  if (!next->integrations.erase(k)) return;
+  next->unavailable[k] = "suspended: " + reason;
+  logger().error("integration " + k + " suspended: " + reason);
+  publish(std::move(next));
 }
 
 }  // namespace crmhost

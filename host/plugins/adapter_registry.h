@@ -1,11 +1,19 @@
 // The adapters this host serves with, and the integration instances created from them.
 //
-// load() scans the plugin directory: every *.so is loaded and validated on its own; a refused one
-// is listed with the failing field and logged, and the rest keep working. Integrations are then
-// created for every enabled integration of the config whose adapter loaded.
-// Thread-safe: the published state is an immutable snapshot swapped under mu_.
+// Each adapter (by descriptor name) has one serving generation: a loaded image plus an instance
+// for every enabled integration that uses it. A reload is a generation swap (DESIGN.md §4): the
+// new file is loaded from a unique copy and validated, its instances are created from the current
+// config, and only then is the new generation published. Calls in flight keep the Integration
+// (and through it the image) they started with, so they finish on the old generation; the old
+// instances are destroyed when the last such call returns. Any failure leaves the old generation
+// serving and is reported. Retired images stay mapped for the life of the process (unloading is
+// unsafe: static destructors, thread-locals; plugin-abi-survey.md §5).
+//
+// Thread-safety: all methods are safe from any thread. Reloads are serialized on reload_mu_; the
+// published state is an immutable Snapshot swapped under mu_.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -22,35 +30,68 @@ namespace crmhost {
 struct RefusedAdapter {
   std::string file;
   Refusal refusal;
+  std::string sha256;  // of the refused content: an unchanged file is not retried
+};
+
+struct ReloadResult {
+  int64_t at_ms = 0;
+  bool ok = true;
+  std::string message;
 };
 
 class AdapterRegistry {
  public:
+  struct AdapterState {
+    std::shared_ptr<const AdapterLibrary> library;  // the serving generation's image
+    uint64_t generation = 0;                        // 1 for the first load, +1 per swap
+    int64_t loaded_at_ms = 0;
+    ReloadResult last_reload;
+  };
   struct Snapshot {
-    std::map<std::string, std::shared_ptr<const AdapterLibrary>> adapters;  // by name
-    std::vector<RefusedAdapter> refused;
-    // "tenant/integration" -> live instance
+    std::map<std::string, AdapterState> adapters;  // by adapter name
+    std::vector<RefusedAdapter> refused;           // files in plugin_dir that serve nothing
+    // "tenant/integration" -> live instance of the serving generation
     std::map<std::string, std::shared_ptr<Integration>> integrations;
-    // "tenant/integration" -> why it has no instance
+    // "tenant/integration" -> why it has no instance (disabled, no adapter, suspended, ...)
     std::map<std::string, std::string> unavailable;
   };
 
   AdapterRegistry(std::string plugin_dir, std::string copy_dir, const Clock& clock);
 
-  // Loads every adapter and creates every integration of `config`. Logs each refusal.
+  // First load: every adapter in plugin_dir, every integration of `config`.
   void load(const Config& config);
+  // Rescans plugin_dir: loads new and changed files (a swap for a known adapter name), retires
+  // adapters whose file is gone, keeps unchanged ones as they are. Triggered by inotify and SIGHUP.
+  void rescan();
+  // Reloads one adapter from its file, even if unchanged (recreating its instances also resumes
+  // suspended integrations). False when no adapter of that name is known.
+  bool reload(const std::string& adapter_name, ReloadResult* result);
+  // Takes an integration out of service until its adapter is reloaded.
+  void suspend(const std::string& tenant_id, const std::string& integration_id,
+               const std::string& reason);
 
   std::shared_ptr<const Snapshot> snapshot() const;
   std::shared_ptr<Integration> integration(const std::string& tenant_id,
                                            const std::string& integration_id) const;
+  const std::string& plugin_dir() const { return plugin_dir_; }
 
   static std::string key(const std::string& tenant_id, const std::string& integration_id) {
     return tenant_id + "/" + integration_id;
   }
 
  private:
-  std::string plugin_dir_, copy_dir_;
+  // Loads `file` and creates its instances into `next`, replacing the adapter of the same name
+  // only if everything succeeds. Records the outcome in the adapter's last_reload (or refused).
+  void install(const std::string& file, Snapshot& next, ReloadResult* result);
+  // Marks every integration of `adapter` unavailable with `why`.
+  void withdraw(const std::string& adapter, const std::string& why, Snapshot& next);
+  void publish(std::shared_ptr<Snapshot> next);
+
+  const std::string plugin_dir_, copy_dir_;
   const Clock& clock_;
+  std::mutex reload_mu_;  // serializes load/rescan/reload/suspend; guards config_ and retired_
+  Config config_;         // the integrations instances are created from
+  std::vector<std::shared_ptr<const AdapterLibrary>> retired_;  // kept mapped, never unloaded
   mutable std::mutex mu_;  // guards snapshot_
   std::shared_ptr<const Snapshot> snapshot_;
 };
