@@ -47,9 +47,10 @@ std::string HostConfig::ToYaml(const std::filesystem::path& default_data_dir) co
   y << "workers: " << workers << "\n";
   y << "lease: " << lease << "\n";
   y << "deliver_timeout: " << deliver_timeout << "\n";
-  y << "retry: { base: " << retry_base << ", cap: " << retry_cap
-    << ", attempts: " << retry_attempts << ", jitter: " << retry_jitter << " }\n";
+  y << "retry: { base: " << retry_base << ", cap: " << retry_cap << ", attempts: " << retry_attempts
+    << ", jitter: " << retry_jitter << " }\n";
   if (admin_key) y << "admin_key: " << Quote(*admin_key) << "\n";
+  y << extra_yaml;
   y << "tenants:\n";
   for (const TenantSpec& t : tenants) {
     y << "  - id: " << t.id << "\n";
@@ -73,7 +74,9 @@ std::string HostConfig::ToYaml(const std::filesystem::path& default_data_dir) co
         for (size_t k = 0; k < i.events.size(); ++k) y << (k ? ", " : "") << i.events[k];
         y << "]\n";
       }
-      y << "        config: { url: " << Quote(i.url) << ", secret: " << Quote(i.secret) << " }\n";
+      y << "        config: { url: " << Quote(i.url) << ", secret: " << Quote(i.secret);
+      for (const auto& [key, value] : i.extra_config) y << ", " << key << ": " << Quote(value);
+      y << " }\n";
     }
   }
   return y.str();

@@ -17,8 +17,8 @@
 namespace crmhost::testing {
 
 // Paths baked in by CMake.
-std::string CrmhostBinary();     // $<TARGET_FILE:crmhost>
-std::string PluginBuildDir();    // ${CMAKE_BINARY_DIR}/plugins, holds webhook.so
+std::string CrmhostBinary();      // $<TARGET_FILE:crmhost>
+std::string PluginBuildDir();     // ${CMAKE_BINARY_DIR}/plugins, holds webhook.so
 std::string WebhookPluginPath();  // PluginBuildDir()/webhook.so
 
 // The URL in a ready file ("http://HOST:PORT", the bound port), or "" while the file is absent,
@@ -32,6 +32,7 @@ struct IntegrationSpec {
   std::vector<std::string> events;  // omitted when empty (= all)
   std::string url;
   std::string secret;  // written as given: "whsec_...", "env:NAME" or "file:PATH"
+  std::map<std::string, std::string> extra_config;  // more adapter config keys, as strings
 };
 
 struct TenantSpec {
@@ -55,6 +56,7 @@ struct HostConfig {
   int retry_attempts = 10;
   double retry_jitter = 0.2;
   std::optional<std::string> admin_key;
+  std::string extra_yaml;  // more top-level keys, each a whole "key: value\n" line
   std::vector<TenantSpec> tenants;
 
   std::string ToYaml(const std::filesystem::path& default_data_dir) const;
