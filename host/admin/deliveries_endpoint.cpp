@@ -1,16 +1,9 @@
-#include <Poco/DateTimeFormat.h>
-#include <Poco/DateTimeFormatter.h>
 #include <Poco/JSON/Array.h>
 
 #include "admin/admin_endpoints.h"
 
 namespace crmhost {
 namespace {
-
-std::string iso_time(int64_t ms) {
-  return Poco::DateTimeFormatter::format(Poco::Timestamp(ms * 1000),
-                                         Poco::DateTimeFormat::ISO8601_FRAC_FORMAT);
-}
 
 Poco::Dynamic::Var or_null(const std::string& s) { return s.empty() ? Poco::Dynamic::Var() : Poco::Dynamic::Var(s); }
 
@@ -47,8 +40,8 @@ void list_deliveries(Exchange& ex, Services& s) {
     o.set("last_http_status", d.last_http_status ? Poco::Dynamic::Var(d.last_http_status) : Poco::Dynamic::Var());
     o.set("last_error", or_null(d.last_error));
     o.set("dead_reason", or_null(d.dead_reason));
-    o.set("next_attempt_at", d.status == "pending" ? Poco::Dynamic::Var(iso_time(d.next_attempt_at_ms)) : Poco::Dynamic::Var());
-    o.set("updated_at", iso_time(d.updated_at_ms));
+    o.set("next_attempt_at", d.status == "pending" ? Poco::Dynamic::Var(iso8601(d.next_attempt_at_ms)) : Poco::Dynamic::Var());
+    o.set("updated_at", iso8601(d.updated_at_ms));
     list.add(o);
   }
   Poco::JSON::Object answer;

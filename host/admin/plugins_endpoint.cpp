@@ -1,5 +1,3 @@
-#include <Poco/DateTimeFormat.h>
-#include <Poco/DateTimeFormatter.h>
 #include <Poco/JSON/Array.h>
 
 #include "admin/admin_endpoints.h"
@@ -7,14 +5,9 @@
 namespace crmhost {
 namespace {
 
-std::string iso_time(int64_t ms) {
-  return Poco::DateTimeFormatter::format(Poco::Timestamp(ms * 1000),
-                                         Poco::DateTimeFormat::ISO8601_FRAC_FORMAT);
-}
-
 Poco::JSON::Object reload_json(const ReloadResult& r) {
   Poco::JSON::Object o;
-  o.set("at", iso_time(r.at_ms));
+  o.set("at", iso8601(r.at_ms));
   o.set("ok", r.ok);
   o.set("message", r.message);
   return o;
@@ -35,7 +28,7 @@ void list_plugins(Exchange& ex, Services& s) {
     o.set("sha256", state.library->info().sha256);
     o.set("flags", static_cast<Poco::UInt32>(d.flags));
     o.set("generation", static_cast<Poco::UInt64>(state.generation));
-    o.set("loaded_at", iso_time(state.loaded_at_ms));
+    o.set("loaded_at", iso8601(state.loaded_at_ms));
     o.set("last_reload", reload_json(state.last_reload));
     plugins.add(o);
   }
@@ -72,27 +65,6 @@ void reload_plugin(Exchange& ex, Services& s) {
   Poco::JSON::Object answer = reload_json(result);
   answer.set("name", name);
   ex.send_json(result.ok ? 200 : 409, answer);
-}
-
-void healthz(Exchange& ex, Services&) {
-  Poco::JSON::Object answer;
-  answer.set("status", "ok");
-  ex.send_json(200, answer);
-}
-
-void readyz(Exchange& ex, Services& s) {
-  auto snap = s.registry.snapshot();
-  Poco::JSON::Object answer;
-  Poco::JSON::Object unavailable;
-  for (const auto& [key, why] : snap->unavailable)
-    if (why != "disabled" && !snap->integrations.count(key)) unavailable.set(key, why);
-  if (unavailable.size() == 0 && s.store.next_due_at_ms().ok()) {
-    answer.set("status", "ready");
-    return ex.send_json(200, answer);
-  }
-  answer.set("status", "not_ready");
-  answer.set("integrations", unavailable);
-  ex.send_json(503, answer);
 }
 
 }  // namespace crmhost

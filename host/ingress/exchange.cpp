@@ -1,11 +1,18 @@
 #include "ingress/exchange.h"
 
+#include <Poco/DateTimeFormat.h>
+#include <Poco/DateTimeFormatter.h>
 #include <Poco/URI.h>
 
 #include <istream>
 #include <sstream>
 
 namespace crmhost {
+
+std::string iso8601(int64_t epoch_ms) {
+  return Poco::DateTimeFormatter::format(Poco::Timestamp(epoch_ms * 1000),
+                                         Poco::DateTimeFormat::ISO8601_FRAC_FORMAT);
+}
 
 std::optional<std::string> Exchange::query(const std::string& name) const {
   try {

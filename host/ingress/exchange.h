@@ -30,6 +30,9 @@ struct Problem {
   std::string field;  // JSON path of the offending field; empty = none
 };
 
+// "2026-04-15T09:30:00.000000Z" for Unix epoch milliseconds: how the API writes times.
+std::string iso8601(int64_t epoch_ms);
+
 class Exchange {
  public:
   // `max_body`: the most an unread request body may be for the connection to stay open.

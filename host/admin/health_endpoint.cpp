@@ -1,0 +1,26 @@
+#include "admin/admin_endpoints.h"
+
+namespace crmhost {
+
+void healthz(Exchange& ex, Services&) {
+  Poco::JSON::Object answer;
+  answer.set("status", "ok");
+  ex.send_json(200, answer);
+}
+
+void readyz(Exchange& ex, Services& s) {
+  auto snap = s.registry.snapshot();
+  Poco::JSON::Object answer;
+  Poco::JSON::Object unavailable;
+  for (const auto& [key, why] : snap->unavailable)
+    if (why != "disabled" && !snap->integrations.count(key)) unavailable.set(key, why);
+  if (unavailable.size() == 0 && s.store.next_due_at_ms().ok()) {
+    answer.set("status", "ready");
+    return ex.send_json(200, answer);
+  }
+  answer.set("status", "not_ready");
+  answer.set("integrations", unavailable);
+  ex.send_json(503, answer);
+}
+
+}  // namespace crmhost
