@@ -93,8 +93,8 @@ TEST_F(E2eTest, KillNineWithBacklogLosesNoAcknowledgedEvent) {
   EXPECT_EQ(webhook_ids.size(), static_cast<size_t>(kEvents));
   int duplicates = 0;
   for (const auto& [n, count] : arrivals_per_event) duplicates += count - 1;
-  std::cout << "[ crash    ] " << kEvents << " acknowledged, " << receiver.count()
-            << " arrivals, " << duplicates << " duplicate(s) from attempts in flight at the kill\n";
+  std::cout << "[ crash    ] " << kEvents << " acknowledged, " << receiver.count() << " arrivals, "
+            << duplicates << " duplicate(s) from attempts in flight at the kill\n";
 
   // The store agrees: every delivery recorded as delivered (none pending or in flight).
   size_t delivered = 0;

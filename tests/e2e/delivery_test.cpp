@@ -18,8 +18,7 @@ TEST_F(E2eTest, DeliversSignedExactBytesAndStopsCleanly) {
   config.tenants.push_back(acme);
   StartHost(config, {{"E2E_ACME_KEY", "acme-key-1"}});
 
-  const HttpResponse r =
-      Client().PostJson("/v1/events", kSeedPreRegisteredBody, "acme-key-1");
+  const HttpResponse r = Client().PostJson("/v1/events", kSeedPreRegisteredBody, "acme-key-1");
   ASSERT_EQ(r.status, 202) << r.body;
   EXPECT_EQ(r.header("content-type").rfind("application/json", 0), 0u) << r.header("content-type");
   const std::string event_id = JsonString(r.json(), "id");
@@ -35,8 +34,9 @@ TEST_F(E2eTest, DeliversSignedExactBytesAndStopsCleanly) {
   EXPECT_EQ(a.method, "POST");
   EXPECT_EQ(a.path, "/hook");
   EXPECT_EQ(a.body, kSeedPreRegisteredBody);
-  EXPECT_EQ(a.headers.count("content-type") ? a.headers.at("content-type").rfind("application/json", 0)
-                                            : std::string::npos,
+  EXPECT_EQ(a.headers.count("content-type")
+                ? a.headers.at("content-type").rfind("application/json", 0)
+                : std::string::npos,
             0u);
   // webhook-id is the delivery id: stable across retries, the receiver's idempotency key.
   EXPECT_TRUE(std::regex_match(a.webhook_id, kDeliveryId)) << a.webhook_id;
@@ -79,8 +79,9 @@ TEST_F(E2eTest, DeliversNonAsciiAndLargeBodiesByteForByte) {
   // About 200 KiB: many signed documents.
   std::string large = VisitorEvent(kCheckedOut, "large@example.com");
   std::string docs;
-  for (int i = 0; i < 5000; ++i) docs += (i ? "," : "") + std::string("\"Document number ") +
-                                         std::to_string(i) + " of the visit pack\"";
+  for (int i = 0; i < 5000; ++i)
+    docs += (i ? "," : "") + std::string("\"Document number ") + std::to_string(i) +
+            " of the visit pack\"";
   large.replace(large.find(R"(["NDA v3","WiFi Policy v1"])"), 27, "[" + docs + "]");
   ASSERT_GT(large.size(), 150u * 1024);
   ASSERT_LT(large.size(), 256u * 1024);
@@ -183,8 +184,8 @@ TEST_F(E2eTest, TenantsSeeAndReplayOnlyTheirOwnDeliveries) {
   EXPECT_TRUE(ListDeliveries(Client(), "globex-key").empty());
   EXPECT_TRUE(ListDeliveries(Client(), "globex-key", "status=dead").empty());
   EXPECT_TRUE(ListDeliveries(Client(), "globex-key", "event_id=" + acme_event).empty());
-  const HttpResponse foreign_replay = Client().PostJson(
-      "/v1/deliveries/" + acme_delivery + "/replay", "", "globex-key");
+  const HttpResponse foreign_replay =
+      Client().PostJson("/v1/deliveries/" + acme_delivery + "/replay", "", "globex-key");
   EXPECT_EQ(foreign_replay.status, 404) << foreign_replay.body;
   EXPECT_EQ(JsonString(foreign_replay.json(), "error"), "not_found");
   // The replay attempt by the other tenant changed nothing.

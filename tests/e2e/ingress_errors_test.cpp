@@ -86,11 +86,10 @@ TEST_F(IngressErrorsTest, MalformedJsonIs400BadJson) {
 
 TEST_F(IngressErrorsTest, MissingFieldIs400NamingTheField) {
   const std::string ok = VisitorEvent(kCheckedIn, "x@example.com");
-  EXPECT_EQ(ExpectError(Post(Replace(ok, R"("event":"visitor.checked_in",)", "")), 400,
-                        "missing_field"),
-            "event");
-  EXPECT_EQ(ExpectError(Post(Replace(ok, R"("email":"x@example.com",)", "")), 400,
-                        "missing_field"),
+  EXPECT_EQ(
+      ExpectError(Post(Replace(ok, R"("event":"visitor.checked_in",)", "")), 400, "missing_field"),
+      "event");
+  EXPECT_EQ(ExpectError(Post(Replace(ok, R"("email":"x@example.com",)", "")), 400, "missing_field"),
             "visitor.email");
   EXPECT_EQ(ExpectError(Post(Replace(ok, R"("site":"Munich HQ",)", "")), 400, "missing_field"),
             "visit.site");
@@ -101,9 +100,9 @@ TEST_F(IngressErrorsTest, MissingFieldIs400NamingTheField) {
 
 TEST_F(IngressErrorsTest, WrongFieldIs400BadFieldNamingTheField) {
   const std::string ok = VisitorEvent(kCheckedIn, "x@example.com");
-  EXPECT_EQ(ExpectError(Post(Replace(ok, "visitor.checked_in", "visitor.teleported")), 400,
-                        "bad_field"),
-            "event");
+  EXPECT_EQ(
+      ExpectError(Post(Replace(ok, "visitor.checked_in", "visitor.teleported")), 400, "bad_field"),
+      "event");
   EXPECT_EQ(ExpectError(Post(Replace(ok, R"("event":"visitor.checked_in")", R"("event":7)")), 400,
                         "bad_field"),
             "event");
@@ -162,13 +161,13 @@ TEST_F(IngressErrorsTest, NonJsonContentTypeIs415) {
   ExpectError(Client().Send("POST", "/v1/events", ok,
                             {{"Content-Type", "text/plain"}, {"Authorization", "Bearer acme-key"}}),
               415, "unsupported_media_type");
-  ExpectError(
-      Client().Send("POST", "/v1/events", ok, {{"Authorization", "Bearer acme-key"}}), 415,
-      "unsupported_media_type");
+  ExpectError(Client().Send("POST", "/v1/events", ok, {{"Authorization", "Bearer acme-key"}}), 415,
+              "unsupported_media_type");
   // A charset parameter is still JSON.
-  const HttpResponse with_charset = Client().Send(
-      "POST", "/v1/events", VisitorEvent(kCheckedIn, "charset@example.com"),
-      {{"Content-Type", "application/json; charset=utf-8"}, {"Authorization", "Bearer throttled-key"}});
+  const HttpResponse with_charset =
+      Client().Send("POST", "/v1/events", VisitorEvent(kCheckedIn, "charset@example.com"),
+                    {{"Content-Type", "application/json; charset=utf-8"},
+                     {"Authorization", "Bearer throttled-key"}});
   EXPECT_EQ(with_charset.status, 202) << with_charset.body;
   WaitForDeliveries(kThrottledKey, JsonString(with_charset.json(), "id"), "delivered");
 }
@@ -177,8 +176,8 @@ TEST_F(IngressErrorsTest, OverTheTenantIngestRateIs429WithRetryAfter) {
   int accepted = 0;
   HttpResponse limited;
   for (int i = 0; i < 10 && limited.status == 0; ++i) {
-    HttpResponse r = Post(VisitorEvent(kCheckedIn, "r" + std::to_string(i) + "@example.com"),
-                          kThrottledKey);
+    HttpResponse r =
+        Post(VisitorEvent(kCheckedIn, "r" + std::to_string(i) + "@example.com"), kThrottledKey);
     if (r.status == 202) {
       ++accepted;
     } else {

@@ -75,8 +75,10 @@ TEST_F(E2eTest, BadUsageAndBadConfigExitWithTwo) {
       {CrmhostBinary(), "run", "--config", (dir_ / "absent.yaml").string()}, dir_.path());
   EXPECT_EQ(missing.exit_code, 2) << missing.err;
 
-  const std::string broken = dir_.Write("broken.yaml", "listen: 127.0.0.1:0\ntenants: [\n").string();
-  const CommandResult bad_yaml = RunCommand({CrmhostBinary(), "run", "--config", broken}, dir_.path());
+  const std::string broken =
+      dir_.Write("broken.yaml", "listen: 127.0.0.1:0\ntenants: [\n").string();
+  const CommandResult bad_yaml =
+      RunCommand({CrmhostBinary(), "run", "--config", broken}, dir_.path());
   EXPECT_EQ(bad_yaml.exit_code, 2) << bad_yaml.err;
   EXPECT_NE(bad_yaml.err.find("broken.yaml"), std::string::npos) << bad_yaml.err;
 
@@ -107,12 +109,12 @@ TEST_F(E2eTest, SinkAcceptsAGoodSignatureAndRejectsABadOne) {
   const std::string body = VisitorEvent(kCheckedIn);
   const std::string now = std::to_string(std::time(nullptr));
 
-  const HttpResponse good = client.Send(
-      "POST", "/hook", body,
-      {{"Content-Type", "application/json"},
-       {"webhook-id", "msg_good1"},
-       {"webhook-timestamp", now},
-       {"webhook-signature", SignStandardWebhook(secret, "msg_good1", now, body)}});
+  const HttpResponse good =
+      client.Send("POST", "/hook", body,
+                  {{"Content-Type", "application/json"},
+                   {"webhook-id", "msg_good1"},
+                   {"webhook-timestamp", now},
+                   {"webhook-signature", SignStandardWebhook(secret, "msg_good1", now, body)}});
   EXPECT_EQ(good.status, 204) << good.body;
   const HttpResponse forged = client.Send(
       "POST", "/hook", body,
@@ -125,8 +127,8 @@ TEST_F(E2eTest, SinkAcceptsAGoodSignatureAndRejectsABadOne) {
       client.Send("POST", "/hook", body, {{"Content-Type", "application/json"}});
   EXPECT_EQ(unsigned_request.status, 401) << unsigned_request.body;
 
-  const std::string verified_line = "sink: verified id=msg_good1 event=visitor.checked_in bytes=" +
-                                    std::to_string(body.size());
+  const std::string verified_line =
+      "sink: verified id=msg_good1 event=visitor.checked_in bytes=" + std::to_string(body.size());
   EXPECT_TRUE(Eventually(
       [&] { return sink->stdout_text().find("sink: REJECTED id=") != std::string::npos; },
       kDeadline));

@@ -65,8 +65,8 @@ TEST_F(E2eTest, AlwaysFailingReceiverIsDeadAfterTenAttemptsAndReplayDelivers) {
   }
 
   // A replay of something not dead is refused; of something unknown, not found.
-  const HttpResponse unknown = Client().PostJson(
-      "/v1/deliveries/dlv_00000000000000000000000000/replay", "", "acme-key");
+  const HttpResponse unknown =
+      Client().PostJson("/v1/deliveries/dlv_00000000000000000000000000/replay", "", "acme-key");
   EXPECT_EQ(unknown.status, 404) << unknown.body;
 
   receiver.Succeed();

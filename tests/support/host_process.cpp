@@ -134,6 +134,11 @@ void HostProcess::Kill9() {
   child_->Wait(std::chrono::seconds(10));
 }
 
+void HostProcess::Signal(int signo) {
+  if (!running()) throw std::logic_error("crmhost is not running");
+  child_->Signal(signo);
+}
+
 bool HostProcess::running() { return child_ && child_->running(); }
 
 std::string HostProcess::stderr_text() const { return child_ ? child_->stderr_text() : ""; }

@@ -77,6 +77,8 @@ class HostProcess {
   // SIGTERM and wait; returns the exit code (nullopt when it did not exit within `timeout`).
   std::optional<int> Stop(std::chrono::milliseconds timeout = std::chrono::seconds(20));
   void Kill9();
+  // Sends `signo` to the running host (SIGHUP: rescan plugin_dir); throws when none runs.
+  void Signal(int signo);
   bool running();
 
   const std::string& base_url() const { return base_url_; }

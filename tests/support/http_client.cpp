@@ -5,10 +5,9 @@
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPResponse.h>
 #include <Poco/StreamCopier.h>
+#include <Poco/String.h>
 #include <Poco/URI.h>
 
-#include <algorithm>
-#include <cctype>
 #include <stdexcept>
 
 namespace crmhost::testing {
@@ -64,10 +63,7 @@ HttpResponse HttpClient::Send(const std::string& method, const std::string& path
   HttpResponse result;
   result.status = static_cast<int>(response.getStatus());
   for (const auto& [name, value] : response) {
-    std::string lower = name;
-    std::transform(lower.begin(), lower.end(), lower.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    result.headers[lower] = value;
+    result.headers[Poco::toLower(name)] = value;
   }
   Poco::StreamCopier::copyToString(in, result.body);
   return result;
@@ -102,7 +98,8 @@ std::vector<DeliveryView> ListDeliveries(const HttpClient& client, const std::st
                              r.body);
   }
   Poco::JSON::Array::Ptr rows = r.json()->getArray("deliveries");
-  if (rows.isNull()) throw std::runtime_error("GET " + path + " has no deliveries array: " + r.body);
+  if (rows.isNull())
+    throw std::runtime_error("GET " + path + " has no deliveries array: " + r.body);
   std::vector<DeliveryView> out;
   for (size_t i = 0; i < rows->size(); ++i) {
     Poco::JSON::Object::Ptr row = rows->getObject(static_cast<unsigned>(i));

@@ -30,8 +30,8 @@ class HttpClient {
   // `base_url` is "http://host:port" as crmhost writes it into its ready file.
   explicit HttpClient(std::string base_url);
 
-  HttpResponse Send(const std::string& method, const std::string& path, const std::string& body = "",
-                    const Headers& headers = {}) const;
+  HttpResponse Send(const std::string& method, const std::string& path,
+                    const std::string& body = "", const Headers& headers = {}) const;
   // POST with Content-Type: application/json and, when `api_key` is not empty, a bearer key.
   HttpResponse PostJson(const std::string& path, const std::string& body,
                         const std::string& api_key, Headers extra = {}) const;

@@ -9,9 +9,9 @@
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/Net/SocketAddress.h>
 #include <Poco/StreamCopier.h>
+#include <Poco/String.h>
 
 #include <algorithm>
-#include <cctype>
 #include <cstdlib>
 #include <ctime>
 #include <thread>
@@ -68,7 +68,8 @@ void Receiver::FailFirst(int n, int status) {
 
 void Receiver::RateLimitFirst(int n, const std::string& retry_after_seconds) {
   std::lock_guard lock(mu_);
-  for (int i = 0; i < n; ++i) queued_.push_back({429, retry_after_seconds, std::chrono::milliseconds(0)});
+  for (int i = 0; i < n; ++i)
+    queued_.push_back({429, retry_after_seconds, std::chrono::milliseconds(0)});
 }
 
 void Receiver::AnswerAlways(int status, std::string retry_after) {
@@ -107,10 +108,7 @@ void Receiver::Handle(Poco::Net::HTTPServerRequest& request,
   a.method = request.getMethod();
   a.path = request.getURI();
   for (const auto& [name, value] : request) {
-    std::string lower = name;
-    std::transform(lower.begin(), lower.end(), lower.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    a.headers[lower] = value;
+    a.headers[Poco::toLower(name)] = value;
   }
   a.webhook_id = request.get("webhook-id", "");
   a.webhook_timestamp = request.get("webhook-timestamp", "");
@@ -164,9 +162,9 @@ size_t Receiver::count() const {
 
 size_t Receiver::accepted_count() const {
   std::lock_guard lock(mu_);
-  return static_cast<size_t>(std::count_if(arrivals_.begin(), arrivals_.end(), [](const Arrival& a) {
-    return a.answered_status >= 200 && a.answered_status < 300;
-  }));
+  return static_cast<size_t>(std::count_if(
+      arrivals_.begin(), arrivals_.end(),
+      [](const Arrival& a) { return a.answered_status >= 200 && a.answered_status < 300; }));
 }
 
 bool Receiver::WaitUntil(const std::function<bool(const std::vector<Arrival>&)>& pred,

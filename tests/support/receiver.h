@@ -26,9 +26,9 @@ namespace crmhost::testing {
 struct Arrival {
   std::string method;
   std::string path;
-  std::string webhook_id;         // header webhook-id
-  std::string webhook_timestamp;  // header webhook-timestamp
-  std::string webhook_signature;  // header webhook-signature
+  std::string webhook_id;                      // header webhook-id
+  std::string webhook_timestamp;               // header webhook-timestamp
+  std::string webhook_signature;               // header webhook-signature
   std::map<std::string, std::string> headers;  // names lower-cased
   std::string body;                            // the exact bytes received
   bool signature_valid = false;  // webhook-signature matches id.timestamp.body under the secret

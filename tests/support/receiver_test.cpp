@@ -1,11 +1,12 @@
 // The receiver is the tests' oracle for signatures: pin it to the published Standard Webhooks
 // vector and prove it rejects what it must, so a broken receiver cannot let tests pass silently.
+#include "support/receiver.h"
+
 #include <gtest/gtest.h>
 
 #include <ctime>
 
 #include "support/http_client.h"
-#include "support/receiver.h"
 #include "support/webhook_signature.h"
 
 namespace crmhost::testing {
@@ -29,8 +30,8 @@ TEST(WebhookSignature, VerifiesThePublishedVector) {
 }
 
 TEST(WebhookSignature, RejectsAnyChange) {
-  EXPECT_FALSE(VerifyStandardWebhook(kSecret, kId, kTimestamp, R"({"test": 2432232315})",
-                                     kSignature));
+  EXPECT_FALSE(
+      VerifyStandardWebhook(kSecret, kId, kTimestamp, R"({"test": 2432232315})", kSignature));
   EXPECT_FALSE(VerifyStandardWebhook(kSecret, "msg_other", kTimestamp, kBody, kSignature));
   EXPECT_FALSE(VerifyStandardWebhook(kSecret, kId, "1614265331", kBody, kSignature));
   EXPECT_FALSE(VerifyStandardWebhook(NewWhsecSecret(), kId, kTimestamp, kBody, kSignature));
@@ -69,9 +70,7 @@ TEST(Receiver, RecordsVerifiedAndForgedArrivals) {
   EXPECT_EQ(client.Send("POST", "/hook", body, SignedHeaders(secret, "dlv_1", now, body)).status,
             204);
   // Signed with another key.
-  EXPECT_EQ(client
-                .Send("POST", "/hook", body,
-                      SignedHeaders(NewWhsecSecret(), "dlv_2", now, body))
+  EXPECT_EQ(client.Send("POST", "/hook", body, SignedHeaders(NewWhsecSecret(), "dlv_2", now, body))
                 .status,
             204);
   // Right key, stale timestamp (outside the 5-minute tolerance).

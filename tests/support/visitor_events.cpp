@@ -27,13 +27,15 @@ std::string VisitorEvent(const std::string& event_type, const std::string& email
   std::string timestamp;
   if (event_type == kPreRegistered) {
     timestamp = "2026-04-15T09:30:00Z";
-    visit = R"({"host":"John Doe","site":"Munich HQ","expected_arrival":"2026-04-15T10:00:00Z","purpose":"Project kickoff"})";
+    visit =
+        R"({"host":"John Doe","site":"Munich HQ","expected_arrival":"2026-04-15T10:00:00Z","purpose":"Project kickoff"})";
   } else if (event_type == kCheckedIn) {
     timestamp = "2026-04-15T10:05:00Z";
     visit = R"({"host":"John Doe","site":"Munich HQ","checked_in_at":"2026-04-15T10:05:00Z"})";
   } else if (event_type == kCheckedOut) {
     timestamp = "2026-04-15T14:30:00Z";
-    visit = R"({"host":"John Doe","site":"Munich HQ","checked_in_at":"2026-04-15T10:05:00Z","checked_out_at":"2026-04-15T14:30:00Z","documents_signed":["NDA v3","WiFi Policy v1"]})";
+    visit =
+        R"({"host":"John Doe","site":"Munich HQ","checked_in_at":"2026-04-15T10:05:00Z","checked_out_at":"2026-04-15T14:30:00Z","documents_signed":["NDA v3","WiFi Policy v1"]})";
   } else {
     throw std::invalid_argument("unknown event type " + event_type);
   }

@@ -72,9 +72,8 @@ std::string SignStandardWebhook(std::string_view secret, std::string_view id,
   return "v1," + Base64Encode(std::string_view(reinterpret_cast<const char*>(mac), mac_len));
 }
 
-bool VerifyStandardWebhook(std::string_view secret, std::string_view id,
-                           std::string_view timestamp, std::string_view body,
-                           std::string_view signature_header) {
+bool VerifyStandardWebhook(std::string_view secret, std::string_view id, std::string_view timestamp,
+                           std::string_view body, std::string_view signature_header) {
   if (!DecodeWhsecKey(secret)) return false;
   const std::string expected = SignStandardWebhook(secret, id, timestamp, body);
   bool match = false;

@@ -22,9 +22,8 @@ std::string SignStandardWebhook(std::string_view secret, std::string_view id,
 
 // True when any space-delimited "v1,<sig>" entry of `signature_header` matches; compares in
 // constant time. Checks the signature only, not the age of the timestamp.
-bool VerifyStandardWebhook(std::string_view secret, std::string_view id,
-                           std::string_view timestamp, std::string_view body,
-                           std::string_view signature_header);
+bool VerifyStandardWebhook(std::string_view secret, std::string_view id, std::string_view timestamp,
+                           std::string_view body, std::string_view signature_header);
 
 // Lower-case hex SHA-256 of a file's bytes (to compare with GET /v1/plugins); throws when
 // unreadable.
