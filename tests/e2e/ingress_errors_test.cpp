@@ -128,11 +128,13 @@ TEST_F(IngressErrorsTest, MissingOrWrongKeyIs401) {
   ExpectError(Client().Get("/v1/plugins"), 401, "unauthorized");
 }
 
-TEST_F(IngressErrorsTest, AdminKeyMayNotActAsATenantIs403) {
+TEST_F(IngressErrorsTest, WrongKindOfKeyIs403) {
   ExpectError(Post(VisitorEvent(kCheckedIn), kAdminKey), 403, "forbidden");
   ExpectError(Client().Get("/v1/deliveries", kAdminKey), 403, "forbidden");
   // ... but may read the plugins.
   EXPECT_EQ(Client().Get("/v1/plugins", kAdminKey).status, 200);
+  // A tenant key may not reload adapters.
+  ExpectError(Client().PostJson("/v1/plugins/webhook/reload", "{}", kKey), 403, "forbidden");
 }
 
 TEST_F(IngressErrorsTest, UnknownPathIs404) {
