@@ -239,6 +239,21 @@ TEST_F(IngressErrorsTest, ConnectionStaysUsableAfterARejection) {
   }
 }
 
+// The reason phrase is only informational, but it must not contradict the status ("415 OK").
+TEST_F(IngressErrorsTest, StatusLineReasonMatchesTheStatus) {
+  const HttpResponse accepted = Post(VisitorEvent(kCheckedIn), kKeepAliveKey);
+  EXPECT_EQ(accepted.status, 202);
+  EXPECT_EQ(accepted.reason, "Accepted");
+  for (const HttpResponse& r :
+       {Post("{"), Post(VisitorEvent(kCheckedIn), "not-a-key"), Client().Get("/nothing", kKey),
+        Client().Send("POST", "/v1/events", "{}", {{"Content-Type", "text/plain"}})}) {
+    EXPECT_GE(r.status, 400);
+    EXPECT_EQ(r.reason, Poco::Net::HTTPResponse::getReasonForStatus(
+                            static_cast<Poco::Net::HTTPResponse::HTTPStatus>(r.status)))
+        << "status line: " << r.status << " " << r.reason;
+  }
+}
+
 TEST_F(E2eTest, ReadinessFailsWhileAnIntegrationHasNoAdapter) {
   Receiver receiver(NewWhsecSecret());
   HostConfig config;

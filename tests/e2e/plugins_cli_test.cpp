@@ -48,6 +48,33 @@ TEST_F(E2eTest, HealthAndReadinessNeedNoKey) {
   const HttpResponse ready = Client().Get("/readyz");
   ASSERT_EQ(ready.status, 200) << ready.body;
   EXPECT_EQ(JsonString(ready.json(), "status"), "ready");
+  // SIGINT stops it as cleanly as SIGTERM.
+  EXPECT_EQ(host_->Stop(kDeadline, SIGINT), std::optional<int>(0)) << host_->stderr_text();
+}
+
+TEST_F(E2eTest, StartFailuresExitWithOne) {
+  Receiver receiver(NewWhsecSecret());
+  HostConfig config;
+  config.tenants.push_back(Tenant("acme", "acme-key", receiver));
+  StartHost(config);
+
+  // A second crmhost on the same data_dir would hand out the same deliveries twice.
+  TempDir other;
+  HostConfig same_data = config;
+  same_data.data_dir = (dir_ / "data").string();
+  HostProcess second(other.path(), same_data);
+  EXPECT_THROW(second.Start(), std::runtime_error);
+  EXPECT_EQ(second.Stop(), std::optional<int>(1)) << second.stderr_text();
+  // The first one is unharmed.
+  EXPECT_EQ(Client().Get("/healthz").status, 200);
+
+  // A listen address that is taken, here by the first crmhost: the second must not share it.
+  TempDir third_dir;
+  HostConfig taken = config;
+  taken.listen = host_->base_url().substr(std::string("http://").size());
+  HostProcess third(third_dir.path(), taken);
+  EXPECT_THROW(third.Start(), std::runtime_error) << "a second crmhost listens on " << taken.listen;
+  EXPECT_EQ(third.Stop(), std::optional<int>(1)) << third.stderr_text();
 }
 
 TEST_F(E2eTest, PluginCheckAcceptsTheWebhookAdapterAndRefusesOtherFiles) {

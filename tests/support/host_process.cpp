@@ -122,9 +122,9 @@ void HostProcess::Start(std::chrono::milliseconds timeout) {
   }
 }
 
-std::optional<int> HostProcess::Stop(std::chrono::milliseconds timeout) {
+std::optional<int> HostProcess::Stop(std::chrono::milliseconds timeout, int signo) {
   if (!child_) return std::nullopt;
-  child_->Signal(SIGTERM);
+  child_->Signal(signo);
   return child_->Wait(timeout);
 }
 

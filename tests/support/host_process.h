@@ -4,6 +4,8 @@
 // again on the same data directory. Not shared between threads.
 #pragma once
 
+#include <signal.h>
+
 #include <chrono>
 #include <filesystem>
 #include <map>
@@ -74,8 +76,10 @@ class HostProcess {
   // Writes the config, starts crmhost and waits until it is listening (throws with its stderr
   // when it exits or is not ready within `timeout`). May be called again after Stop/Kill9.
   void Start(std::chrono::milliseconds timeout = std::chrono::seconds(20));
-  // SIGTERM and wait; returns the exit code (nullopt when it did not exit within `timeout`).
-  std::optional<int> Stop(std::chrono::milliseconds timeout = std::chrono::seconds(20));
+  // Sends `signo` (SIGTERM or SIGINT stop crmhost) and waits; returns the exit code (nullopt
+  // when it did not exit within `timeout`).
+  std::optional<int> Stop(std::chrono::milliseconds timeout = std::chrono::seconds(20),
+                          int signo = SIGTERM);
   void Kill9();
   // Sends `signo` to the running host (SIGHUP: rescan plugin_dir); throws when none runs.
   void Signal(int signo);

@@ -62,6 +62,7 @@ HttpResponse HttpClient::Send(const std::string& method, const std::string& path
   std::istream& in = session.receiveResponse(response);
   HttpResponse result;
   result.status = static_cast<int>(response.getStatus());
+  result.reason = response.getReason();
   for (const auto& [name, value] : response) {
     result.headers[Poco::toLower(name)] = value;
   }

@@ -17,6 +17,7 @@ using Headers = std::vector<std::pair<std::string, std::string>>;
 
 struct HttpResponse {
   int status = 0;
+  std::string reason;  // the status line's reason phrase
   std::string body;
   std::map<std::string, std::string> headers;  // names lower-cased
 

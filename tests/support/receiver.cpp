@@ -45,7 +45,10 @@ class Receiver::Factory : public Poco::Net::HTTPRequestHandlerFactory {
 };
 
 Receiver::Receiver(std::string secret) : secret_(std::move(secret)) {
-  Poco::Net::ServerSocket socket(Poco::Net::SocketAddress("127.0.0.1", 0), 256);
+  // No SO_REUSEADDR/SO_REUSEPORT: the port is this receiver's alone.
+  Poco::Net::ServerSocket socket;
+  socket.bind(Poco::Net::SocketAddress("127.0.0.1", 0), false);
+  socket.listen(256);
   port_ = socket.address().port();
   auto* params = new Poco::Net::HTTPServerParams;
   params->setMaxThreads(32);
