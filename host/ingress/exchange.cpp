@@ -78,7 +78,8 @@ void Exchange::send_json(int status, const Poco::JSON::Object& body) {
   std::ostringstream out;
   body.stringify(out);
   std::string text = out.str();
-  response.setStatus(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(status));
+  // setStatus alone would keep the default reason phrase ("413 OK").
+  response.setStatusAndReason(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(status));
   response.setContentType("application/json");
   response.setContentLength(static_cast<std::streamsize>(text.size()));
   response.send() << text;

@@ -43,7 +43,8 @@ HttpServer::~HttpServer() { stop(); }
 Status HttpServer::start(const std::string& host, uint16_t port) {
   try {
     Poco::Net::ServerSocket socket;
-    socket.bind(Poco::Net::SocketAddress(host, port), true);
+    // SO_REUSEADDR for quick restarts, never SO_REUSEPORT: a second crmhost must not share the port.
+    socket.bind(Poco::Net::SocketAddress(host, port), /*reuseAddress=*/true, /*reusePort=*/false);
     socket.listen(1024);
     port_ = socket.address().port();
     auto* params = new Poco::Net::HTTPServerParams;

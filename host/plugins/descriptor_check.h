@@ -19,8 +19,8 @@ struct Refusal {
 // struct_size read as zero/NULL) and checks it. Returns the first problem found, if any.
 std::optional<Refusal> check_descriptor(const crmh_adapter* descriptor, crmh_adapter* out);
 
-// Smallest struct_size any v1 adapter may have: up to and including `deliver` (v1.0's required
-// functions). A v1.0 descriptor is exactly sizeof(crmh_adapter) of v1.0.
-constexpr size_t kMinDescriptorSize = offsetof(crmh_adapter, deliver) + sizeof(void*);
+// Smallest struct_size any v1 adapter may have: v1.0's whole descriptor, which ends with
+// `test_connection`. Later minors only append, so this stays v1.0's size as the header grows.
+constexpr size_t kMinDescriptorSize = offsetof(crmh_adapter, test_connection) + sizeof(void*);
 
 }  // namespace crmhost

@@ -103,7 +103,7 @@ int run_sink(const std::vector<std::string>& args) {
             std::cout << "sink: REJECTED id=" << id << " reason=" << why << "\n";
           std::cout.flush();
         }
-        resp.setStatus(why.empty() ? Poco::Net::HTTPResponse::HTTP_NO_CONTENT
+        resp.setStatusAndReason(why.empty() ? Poco::Net::HTTPResponse::HTTP_NO_CONTENT
                                    : Poco::Net::HTTPResponse::HTTP_UNAUTHORIZED);
         resp.setContentLength(0);
         resp.send();

@@ -117,8 +117,12 @@ TEST_F(ContainmentTest, AHungCallIsAbandonedRetriedThenSuspendedWhileOthersFlow)
     ++stuck;
     EXPECT_EQ(d.status, "pending") << d.id;
     attempts += d.attempts;
+    // The last word is the abandoned attempt's, or the parking note of a delivery that came
+    // back to a worker after the suspension landed.
     if (d.attempts > 0) {
-      EXPECT_NE(d.last_error.find("abandoned"), std::string::npos) << d.last_error;
+      EXPECT_TRUE(d.last_error.find("abandoned") != std::string::npos ||
+                  d.last_error.find("no loaded adapter") != std::string::npos)
+          << d.last_error;
     }
   }
   EXPECT_EQ(stuck, 6u);

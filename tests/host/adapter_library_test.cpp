@@ -57,25 +57,31 @@ TEST(AdapterLibrary, RefusesIncompatibleAdaptersNamingTheField) {
   }
 }
 
-TEST(DescriptorCheck, ReadsOnlyWhatTheAdapterDeclares) {
-  // An adapter from an older minor (shorter struct): fields past its struct_size read as NULL.
+TEST(DescriptorCheck, RefusesADescriptorShorterThanV10AndNamesBadFields) {
   crmh_adapter d{};
-  d.struct_size = static_cast<uint32_t>(offsetof(crmh_adapter, lookup_contact));
+  d.struct_size = sizeof(crmh_adapter);
   d.abi_major = CRMH_ABI_MAJOR;
   d.build_signature = CRMH_BUILD_SIGNATURE;
-  d.name = "old";
+  d.name = "ok-name_1";
   d.version = "0.9";
   d.create = [](const crmh_host_api*, void*, crmh_str, void**, crmh_result*) -> crmh_status { return CRMH_OK; };
   d.destroy = [](void*) {};
   d.deliver = [](void*, crmh_call*, const crmh_delivery*, crmh_result*) -> crmh_status { return CRMH_OK; };
-  d.lookup_contact = reinterpret_cast<decltype(d.lookup_contact)>(0x1);  // past struct_size: ignored
   crmh_adapter copy;
   EXPECT_FALSE(check_descriptor(&d, &copy).has_value());
-  EXPECT_EQ(copy.lookup_contact, nullptr);
+  EXPECT_EQ(copy.lookup_contact, nullptr) << "optional functions may be NULL";
+
+  d.struct_size = static_cast<uint32_t>(offsetof(crmh_adapter, test_connection));  // ends early
+  auto short_one = check_descriptor(&d, &copy);
+  ASSERT_TRUE(short_one.has_value());
+  EXPECT_EQ(short_one->field, "struct_size");
+  EXPECT_NE(short_one->reason.find(std::to_string(kMinDescriptorSize)), std::string::npos) << short_one->reason;
+
+  d.struct_size = sizeof(crmh_adapter);
   d.name = "Bad Name";
-  auto refusal = check_descriptor(&d, &copy);
-  ASSERT_TRUE(refusal.has_value());
-  EXPECT_EQ(refusal->field, "name");
+  auto bad_name = check_descriptor(&d, &copy);
+  ASSERT_TRUE(bad_name.has_value());
+  EXPECT_EQ(bad_name->field, "name");
 }
 
 }  // namespace
