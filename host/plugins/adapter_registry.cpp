@@ -67,6 +67,7 @@ void AdapterRegistry::install(const std::string& file, Snapshot& next, ReloadRes
     for (auto& [name, state] : next.adapters)
       if (state.library->info().file == file) {
         state.last_reload = outcome;
+        state.refused_sha256 = AdapterLibrary::file_sha256(file);
         serving = true;
       }
     if (!serving) next.refused.push_back({file, refusal, AdapterLibrary::file_sha256(file)});
@@ -102,6 +103,7 @@ void AdapterRegistry::install(const std::string& file, Snapshot& next, ReloadRes
                       failed.begin()->first + ": " + failed.begin()->second;
     logger().error(outcome.message);
     current->second.last_reload = outcome;
+    current->second.refused_sha256 = (*lib)->info().sha256;
     if (result) *result = outcome;
     return;  // `created` instances are destroyed here, before anything could call them
   }
@@ -172,7 +174,9 @@ void AdapterRegistry::rescan() {
     bool unchanged = false;
     std::string sha = AdapterLibrary::file_sha256(file);
     for (const auto& [name, state] : next->adapters)
-      if (state.library->info().file == file && state.library->info().sha256 == sha) unchanged = true;
+      if (state.library->info().file == file &&
+          (state.library->info().sha256 == sha || state.refused_sha256 == sha))
+        unchanged = true;
     for (const auto& r : next->refused)
       if (r.file == file) unchanged = true;  // same content as when it was refused
     if (!unchanged) install(file, *next, nullptr);

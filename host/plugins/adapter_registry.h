@@ -46,6 +46,7 @@ class AdapterRegistry {
     uint64_t generation = 0;                        // 1 for the first load, +1 per swap
     int64_t loaded_at_ms = 0;
     ReloadResult last_reload;
+    std::string refused_sha256;  // content at its file that was refused; not retried unchanged
   };
   struct Snapshot {
     std::map<std::string, AdapterState> adapters;  // by adapter name
