@@ -3,7 +3,7 @@
 # a fast local sink (the bare Poco server answering 204 and counting). wrk posts events as fast as
 # it can for DURATION; then the sink is polled until every accepted event has arrived. Prints
 # deliveries/s from the first ingest to the last delivery.
-# Env: DURATION (10s), CONNECTIONS (32), WORKERS (8), BUILD_DIR (build/).
+# Env: DURATION (10s), CONNECTIONS (32), WORKERS (8), BUILD_DIR (build/), DURABILITY (full).
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 bench_build
@@ -19,6 +19,7 @@ mkdir -p "$work/data"
 cat >"$work/crmhost.yaml" <<YAML
 listen: 127.0.0.1:0
 data_dir: $work/data
+durability: ${DURABILITY:-full}
 plugin_dir: $build/plugins
 workers: $workers
 tenants:

@@ -2,7 +2,8 @@
 # Ingest benchmark (figures, not a test): wrk POSTs a valid visitor event at 32 connections to
 # a bare Poco server that only reads the body and answers 202, then to crmhost's POST /v1/events
 # (each answer only after the event is committed durably: SQLite WAL, synchronous=FULL), and
-# prints events/s, p99 and the ratio. Env: DURATION (10s), CONNECTIONS (32), BUILD_DIR (build/).
+# prints events/s, p99 and the ratio. Env: DURATION (10s), CONNECTIONS (32), BUILD_DIR (build/),
+# DURABILITY (full; normal skips the per-commit fsync).
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 bench_build
@@ -20,6 +21,7 @@ mkdir -p "$work/data"
 cat >"$work/crmhost.yaml" <<YAML
 listen: 127.0.0.1:0
 data_dir: $work/data
+durability: ${DURABILITY:-full}
 plugin_dir: $build/plugins
 tenants:
   - id: bench
@@ -37,7 +39,7 @@ echo
 echo "ingest, $connections connections, $duration, $(nproc) cores"
 printf '%-22s %12s %10s %10s %8s\n' "" "events/s" "p99 ms" "2xx" "non-2xx"
 printf '%-22s %12s %10s %10s %8s\n' "bare Poco (202)" "$bare_rps" "$bare_p99" "$bare_ok" "$bare_bad"
-printf '%-22s %12s %10s %10s %8s\n' "crmhost (durable)" "$host_rps" "$host_p99" "$host_ok" "$host_bad"
+printf '%-22s %12s %10s %10s %8s\n' "crmhost (${DURABILITY:-full})" "$host_rps" "$host_p99" "$host_ok" "$host_bad"
 awk -v h="$host_rps" -v b="$bare_rps" 'BEGIN { printf "ratio crmhost/bare: %.1f %%\n", 100 * h / b }'
 if [ "$host_bad" != 0 ]; then
   echo "warning: crmhost answered $host_bad non-2xx; see the first answers below" >&2
