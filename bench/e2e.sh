@@ -16,21 +16,7 @@ export CRMHOST_BENCH_KEY CRMHOST_BENCH_SECRET
 CRMHOST_BENCH_KEY=$(new_key)
 CRMHOST_BENCH_SECRET=$(new_whsec)
 mkdir -p "$work/data"
-cat >"$work/crmhost.yaml" <<YAML
-listen: 127.0.0.1:0
-data_dir: $work/data
-durability: ${DURABILITY:-full}
-plugin_dir: $build/plugins
-workers: $workers
-tenants:
-  - id: bench
-    api_keys: [ "env:CRMHOST_BENCH_KEY" ]
-    ingest_rate: 1000000000
-    integrations:
-      - id: bench-sink
-        adapter: webhook
-        config: { url: "$sink_url/hook", secret: "env:CRMHOST_BENCH_SECRET" }
-YAML
+write_sink_config "$work/crmhost.yaml" "$work/data" "$build/plugins" "$sink_url"
 start crmhost "$build/host/crmhost" run --config "$work/crmhost.yaml"
 crmhost_url=$url
 

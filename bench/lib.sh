@@ -66,5 +66,26 @@ wrk_figures() {
   ' "$1"
 }
 
+# write_sink_config FILE DATA_DIR PLUGIN_DIR SINK_URL : a crmhost config with one tenant ("bench",
+# key env:CRMHOST_BENCH_KEY) whose webhook integration delivers to SINK_URL/hook; no ingest limit.
+# Reads $workers and $DURABILITY (default full).
+write_sink_config() {
+  cat >"$1" <<YAML
+listen: 127.0.0.1:0
+data_dir: $2
+durability: ${DURABILITY:-full}
+plugin_dir: $3
+workers: $workers
+tenants:
+  - id: bench
+    api_keys: [ "env:CRMHOST_BENCH_KEY" ]
+    ingest_rate: 1000000000
+    integrations:
+      - id: bench-sink
+        adapter: webhook
+        config: { url: "$4/hook", secret: "env:CRMHOST_BENCH_SECRET" }
+YAML
+}
+
 new_key() { head -c 18 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
 new_whsec() { echo "whsec_$(head -c 24 /dev/urandom | base64 | tr -d '\n')"; }

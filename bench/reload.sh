@@ -52,20 +52,7 @@ run_case() {
   local name=$1 n_swaps=$2 dir=$work/$1
   mkdir -p "$dir/data" "$dir/plugins"
   cp "$build/plugins/webhook.so" "$dir/plugins/webhook.so"
-  cat >"$dir/crmhost.yaml" <<YAML
-listen: 127.0.0.1:0
-data_dir: $dir/data
-plugin_dir: $dir/plugins
-workers: $workers
-tenants:
-  - id: bench
-    api_keys: [ "env:CRMHOST_BENCH_KEY" ]
-    ingest_rate: 1000000000
-    integrations:
-      - id: bench-sink
-        adapter: webhook
-        config: { url: "$sink_url/hook", secret: "env:CRMHOST_BENCH_SECRET" }
-YAML
+  write_sink_config "$dir/crmhost.yaml" "$dir/data" "$dir/plugins" "$sink_url"
   start "crmhost-$name" "$build/host/crmhost" run --config "$dir/crmhost.yaml"
   local host_url=$url host_pid=$pid
   local sink_before
