@@ -17,6 +17,7 @@
 
 #include "config/config.h"
 #include "delivery/dispatcher.h"
+#include "common/files.h"
 #include "ingress/http_server.h"
 #include "ingress/ingest_limiter.h"
 #include "ingress/router.h"

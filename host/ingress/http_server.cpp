@@ -5,8 +5,6 @@
 #include <Poco/Net/HTTPServerParams.h>
 #include <Poco/Net/ServerSocket.h>
 
-#include <cstdio>
-#include <fstream>
 
 namespace crmhost {
 namespace {
@@ -70,17 +68,6 @@ void HttpServer::stop() {
     pool_->joinAll();
     pool_.reset();
   }
-}
-
-Status write_file_atomically(const std::string& path, const std::string& text) {
-  std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << text;
-    if (!out) return Error{"cannot write " + tmp};
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) return Error{"cannot rename to " + path};
-  return ok_status();
 }
 
 }  // namespace crmhost

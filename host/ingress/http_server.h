@@ -35,7 +35,4 @@ class HttpServer {
   std::unique_ptr<Poco::Net::HTTPServer> server_;
 };
 
-// Writes `text` to `path` atomically (temp file + rename), for --ready-file.
-Status write_file_atomically(const std::string& path, const std::string& text);
-
 }  // namespace crmhost

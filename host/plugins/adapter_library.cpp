@@ -3,23 +3,11 @@
 #include <boost/dll/shared_library_load_mode.hpp>
 
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
+#include "common/files.h"
 #include "common/ids.h"
 
 namespace crmhost {
-namespace {
-
-Expected<std::string> read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Error{"cannot read " + path};
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-}  // namespace
 
 std::string AdapterLibrary::file_sha256(const std::string& file) {
   auto bytes = read_file(file);
@@ -48,16 +36,10 @@ Expected<std::shared_ptr<const AdapterLibrary>> AdapterLibrary::load(const std::
   std::filesystem::create_directories(copy_dir, ec);
   auto stem = std::filesystem::path(file).stem().string();
   lib->info_.loaded_from = copy_dir + "/" + stem + "-" + lib->info_.sha256.substr(0, 16) + ".so";
+  // Atomic: a concurrent loader never maps a half-written copy.
   if (!std::filesystem::exists(lib->info_.loaded_from)) {
-    // Write beside the target, then rename: a concurrent loader never maps a half-written copy.
-    std::string tmp = lib->info_.loaded_from + ".tmp" + new_id("t");
-    {
-      std::ofstream out(tmp, std::ios::binary);
-      out << *bytes;
-      if (!out) return refuse("file", "cannot copy to " + tmp);
-    }
-    std::filesystem::rename(tmp, lib->info_.loaded_from, ec);
-    if (ec) return refuse("file", "cannot copy to " + lib->info_.loaded_from + ": " + ec.message());
+    if (auto copied = write_file_atomically(lib->info_.loaded_from, *bytes); !copied.ok())
+      return refuse("file", "cannot copy: " + copied.error());
   }
 
   try {

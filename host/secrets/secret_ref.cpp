@@ -1,8 +1,8 @@
 #include "secrets/secret_ref.h"
 
+#include "common/files.h"
+
 #include <cstdlib>
-#include <fstream>
-#include <sstream>
 
 namespace crmhost {
 
@@ -16,11 +16,9 @@ Expected<std::string> resolve_secret_ref(const std::string& ref) {
   }
   if (ref.rfind("file:", 0) == 0) {
     std::string path = ref.substr(5);
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return Error{"cannot read secret file " + path};
-    std::ostringstream s;
-    s << in.rdbuf();
-    std::string value = s.str();
+    auto read = read_file(path);
+    if (!read.ok()) return Error{"cannot read secret file " + path};
+    std::string value = std::move(*read);
     // A trailing newline is an editor's, not part of the secret.
     while (!value.empty() && (value.back() == '\n' || value.back() == '\r')) value.pop_back();
     if (value.empty()) return Error{"secret file " + path + " is empty"};

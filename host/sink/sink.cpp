@@ -11,6 +11,7 @@
 #include <mutex>
 #include <sstream>
 
+#include "common/files.h"
 #include "ingress/http_server.h"
 #include "secrets/hmac.h"
 #include "secrets/secret_ref.h"
