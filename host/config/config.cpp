@@ -121,17 +121,10 @@ class Loader {
 
  private:
   void parse_listen(const YAML::Node& n, Config& c) const {
-    std::string v = scalar(n, "listen");
-    size_t colon = v.rfind(':');
-    if (colon == std::string::npos || colon == 0) fail(n, "listen", "expected HOST:PORT");
-    c.listen_host = v.substr(0, colon);
-    try {
-      int port = std::stoi(v.substr(colon + 1));
-      if (port < 0 || port > 65535) throw std::out_of_range("port");
-      c.listen_port = static_cast<uint16_t>(port);
-    } catch (const std::exception&) {
-      fail(n, "listen", "bad port in " + v);
-    }
+    auto address = parse_listen_address(scalar(n, "listen"));
+    if (!address.ok()) fail(n, "listen", address.error());
+    c.listen_host = address->host;
+    c.listen_port = address->port;
   }
 
   void parse_retry(const YAML::Node& r, RetrySettings& s) const {
@@ -239,6 +232,16 @@ int64_t unit_ms(const std::string& unit) {
 
 bool IntegrationConfig::subscribes_to(const std::string& event_type) const {
   return events.empty() || std::find(events.begin(), events.end(), event_type) != events.end();
+}
+
+Expected<ListenAddress> parse_listen_address(const std::string& text) {
+  size_t colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0) return Error{"expected HOST:PORT"};
+  std::string digits = text.substr(colon + 1);
+  bool numeric = !digits.empty() && digits.size() <= 5 &&
+                 digits.find_first_not_of("0123456789") == std::string::npos;
+  if (!numeric || std::stoi(digits) > 65535) return Error{"bad port in " + text};
+  return ListenAddress{text.substr(0, colon), static_cast<uint16_t>(std::stoi(digits))};
 }
 
 bool is_secret_key(const std::string& key) {

@@ -65,6 +65,13 @@ Expected<Config> load_config(const std::string& path);
 Expected<int64_t> parse_duration_ms(const std::string& text);
 Expected<size_t> parse_size(const std::string& text);
 
+struct ListenAddress {
+  std::string host;
+  uint16_t port = 0;  // 0 = ephemeral
+};
+// "HOST:PORT" as `listen` and `crmhost sink --listen` take it.
+Expected<ListenAddress> parse_listen_address(const std::string& text);
+
 // True for integration config keys whose value is a secret the adapter must never see.
 bool is_secret_key(const std::string& key);
 

@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "common/files.h"
+#include "config/config.h"
 #include "ingress/http_server.h"
 #include "secrets/hmac.h"
 #include "secrets/secret_ref.h"
@@ -58,14 +59,13 @@ int run_sink(const std::vector<std::string>& args) {
   for (size_t i = 0; i < args.size(); ++i) {
     auto value = [&]() -> std::string { return i + 1 < args.size() ? args[++i] : ""; };
     if (args[i] == "--listen") {
-      std::string v = value();
-      auto colon = v.rfind(':');
-      if (colon == std::string::npos) {
-        std::cerr << "crmhost sink: --listen wants HOST:PORT\n";
+      auto address = parse_listen_address(value());
+      if (!address.ok()) {
+        std::cerr << "crmhost sink: --listen: " << address.error() << "\n";
         return 2;
       }
-      opt.host = v.substr(0, colon);
-      opt.port = static_cast<uint16_t>(std::atoi(v.c_str() + colon + 1));
+      opt.host = address->host;
+      opt.port = address->port;
     } else if (args[i] == "--secret") {
       secret_ref = value();
     } else if (args[i] == "--ready-file") {

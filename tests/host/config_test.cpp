@@ -107,6 +107,13 @@ TEST(ConfigParsers, DurationsAndSizes) {
   EXPECT_EQ(*parse_size("256KiB"), 262144u);
   EXPECT_EQ(*parse_size("1MiB"), 1048576u);
   EXPECT_FALSE(parse_size("1GB").ok());
+  auto listen = parse_listen_address("127.0.0.1:9090");
+  ASSERT_TRUE(listen.ok());
+  EXPECT_EQ(listen->host, "127.0.0.1");
+  EXPECT_EQ(listen->port, 9090);
+  EXPECT_EQ(parse_listen_address("[::1]:0")->host, "[::1]");
+  for (const char* bad : {"9090", ":9090", "h:", "h:70000", "h:80x", "h:-1"})
+    EXPECT_FALSE(parse_listen_address(bad).ok()) << bad;
   EXPECT_TRUE(is_secret_key("client_secret"));
   EXPECT_TRUE(is_secret_key("refresh_token"));
   EXPECT_FALSE(is_secret_key("url"));
