@@ -145,8 +145,11 @@ void AdapterRegistry::load(const Config& config) {
       next->unavailable[key(tenant.id, ic.id)] =
           ic.enabled ? "no adapter named " + ic.adapter + " is loaded" : "disabled";
   for (const auto& file : adapter_files(plugin_dir_)) install(file, *next, nullptr);
-  for (const auto& [k, why] : next->unavailable)
-    if (why != "disabled" && !next->integrations.count(k)) logger().error("integration " + k + ": " + why);
+  // install() logged the integrations whose create failed; these never had an adapter to try.
+  for (const auto& tenant : config_.tenants)
+    for (const auto& ic : tenant.integrations)
+      if (ic.enabled && !next->adapters.count(ic.adapter))
+        logger().error("integration " + key(tenant.id, ic.id) + ": " + next->unavailable[key(tenant.id, ic.id)]);
   publish(std::move(next));
 }
 
