@@ -25,6 +25,12 @@ TEST(EventValidation, AcceptsTheSeedPayloads) {
       &p);
   ASSERT_TRUE(out.ok()) << p.message;
   EXPECT_EQ(out->id, "evt-1");
+  // Unknown fields, nested as deep as they like, are carried along, not judged.
+  auto extra = validate_event(
+      event(R"("event":"visitor.checked_in","timestamp":"2026-04-15T09:30:00-05:30","x":{"y":[{"z":[1]}]},)" +
+            kVisitor + "," + kVisit),
+      &p);
+  ASSERT_TRUE(extra.ok()) << p.message;
 }
 
 struct Case {
@@ -59,6 +65,33 @@ TEST(EventValidation, NamesTheProblemField) {
              R"(,"visit":{"host":"H","site":"M","checked_out_at":"2026-13-45"})"),
        "bad_field", "visit.checked_out_at"},
       {event(R"("id":"","event":"visitor.checked_in",)" + ts + kVisitor + "," + kVisit), "bad_field", "id"},
+      {event(R"("id":null,"event":"visitor.checked_in",)" + ts + kVisitor + "," + kVisit), "bad_field", "id"},
+      {event(R"("event":"visitor.checked_out",)" + ts + kVisitor +
+             R"(,"visit":{"host":"H","site":"M","documents_signed":["a",{"b":"c"}]})"),
+       "bad_field", "visit.documents_signed[1]"},
+      {event(R"("event":"visitor.checked_out",)" + ts + kVisitor +
+             R"(,"visit":{"host":"H","site":"M","documents_signed":"NDA"})"),
+       "bad_field", "visit.documents_signed"},
+      {event(R"("event":"visitor.checked_in","timestamp":"2026-02-30T09:30:00Z",)" + kVisitor + "," + kVisit),
+       "bad_field", "timestamp"},
+      {event(R"("event":"visitor.checked_in","timestamp":"2026-04-15T09:30:00+25:00",)" + kVisitor + "," + kVisit),
+       "bad_field", "timestamp"},
+      {event(R"("event":"visitor.checked_in","timestamp":"2026-04-15 09:30:00Z",)" + kVisitor + "," + kVisit),
+       "bad_field", "timestamp"},
+      {event(R"("event":"visitor.checked_in",)" + ts +
+             R"("visitor":{"email":"j@x.","first_name":"J","last_name":"S","company":"A"},)" + kVisit),
+       "bad_field", "visitor.email"},
+      {event(R"("event":"visitor.checked_in",)" + ts +
+             R"("visitor":{"email":"j k@x.io","first_name":"J","last_name":"S","company":"A"},)" + kVisit),
+       "bad_field", "visitor.email"},
+      {event(R"("event":"visitor.checked_in",)" + ts +
+             R"("visitor":{"email":"j@k@x.io","first_name":"J","last_name":"S","company":"A"},)" + kVisit),
+       "bad_field", "visitor.email"},
+      // A repeated key replaces the whole earlier value, as in a parsed document.
+      {event(R"("event":"visitor.checked_in",)" + ts + kVisitor + R"(,"visitor":"jane",)" + kVisit),
+       "bad_field", "visitor"},
+      {event(R"("event":"visitor.checked_in",)" + ts + kVisitor + R"(,"visitor":{"email":"j@x.io"},)" + kVisit),
+       "missing_field", "visitor.first_name"},
   };
   for (const auto& c : cases) {
     Problem p;
