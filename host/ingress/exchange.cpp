@@ -74,15 +74,17 @@ void Exchange::discard_unread_body() {
 }
 
 void Exchange::send_json(int status, const Poco::JSON::Object& body) {
-  discard_unread_body();
   std::ostringstream out;
   body.stringify(out);
-  std::string text = out.str();
+  send_json(status, out.str());
+}
+
+void Exchange::send_json(int status, const std::string& json) {
+  discard_unread_body();
   // setStatus alone would keep the default reason phrase ("413 OK").
   response.setStatusAndReason(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(status));
   response.setContentType("application/json");
-  response.setContentLength(static_cast<std::streamsize>(text.size()));
-  response.send() << text;
+  response.sendBuffer(json.data(), json.size());
 }
 
 void Exchange::send_problem(const Problem& problem) {

@@ -51,6 +51,8 @@ class Exchange {
   Expected<std::string> json_body(size_t max_bytes, Problem* problem);
 
   void send_json(int status, const Poco::JSON::Object& body);
+  // `json` is already a serialized JSON value; header and body leave in one write.
+  void send_json(int status, const std::string& json);
   void send_problem(const Problem& problem);
 
  private:
