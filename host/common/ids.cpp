@@ -4,6 +4,7 @@
 #include <openssl/rand.h>
 
 #include <chrono>
+#include <cstring>
 #include <cstdint>
 #include <stdexcept>
 
@@ -19,7 +20,32 @@ std::string hex_encode(const unsigned char* data, size_t len) {
   return out;
 }
 
+namespace {
+
+// CSPRNG output drawn in blocks: one RAND_bytes call per kBlock bytes instead of one per id
+// (each call takes OpenSSL's DRBG lock and costs about as much as the rest of an ingest).
+class RandomBytes {
+ public:
+  void fill(unsigned char* out, size_t n) {
+    if (used_ + n > kBlock) {
+      // RAND_bytes failing means the process has no entropy source: nothing sane can continue.
+      if (RAND_bytes(block_, kBlock) != 1) throw std::runtime_error("RAND_bytes failed");
+      used_ = 0;
+    }
+    std::memcpy(out, block_ + used_, n);
+    used_ += n;
+  }
+
+ private:
+  static constexpr size_t kBlock = 512;
+  unsigned char block_[kBlock] = {};
+  size_t used_ = kBlock;
+};
+
+}  // namespace
+
 std::string new_id(const char* prefix) {
+  thread_local RandomBytes random;
   unsigned char bytes[13];
   // The first 6 bytes are the wall clock in milliseconds, big-endian, so ids made close in time
   // sort together: a store index on them grows at its right edge instead of touching a random
@@ -28,15 +54,16 @@ std::string new_id(const char* prefix) {
                                       std::chrono::system_clock::now().time_since_epoch())
                                       .count());
   for (int i = 5; i >= 0; --i, ms >>= 8) bytes[i] = static_cast<unsigned char>(ms & 0xff);
-  // RAND_bytes failing means the process has no entropy source: nothing sane can continue.
-  if (RAND_bytes(bytes + 6, sizeof bytes - 6) != 1) throw std::runtime_error("RAND_bytes failed");
+  random.fill(bytes + 6, sizeof bytes - 6);
   return std::string(prefix) + "_" + hex_encode(bytes, sizeof bytes);
 }
 
 std::string sha256_hex(const std::string& bytes) {
+  // Fetched once: EVP_sha256() alone makes EVP_Digest look the algorithm up on every call.
+  static EVP_MD* const kSha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  EVP_Digest(bytes.data(), bytes.size(), digest, &len, EVP_sha256(), nullptr);
+  EVP_Digest(bytes.data(), bytes.size(), digest, &len, kSha256, nullptr);
   return hex_encode(digest, len);
 }
 
