@@ -7,7 +7,8 @@
 
 namespace crmhost {
 
-// One waiting append. Lives on the caller's stack; the leader fills result and sets done.
+// One waiting append. Shared by the caller and the appender thread, so the appender can signal
+// it after releasing the lock even if the caller has already seen `done` and returned.
 struct Store::PendingAppend {
   const NewEvent* event = nullptr;
   Expected<AppendResult> result = Error{"not committed"};
@@ -46,22 +47,23 @@ Expected<sqlite3*> open_connection(const std::string& path, Store::Sync sync) {
   return db;
 }
 
-// Rolls back unless committed, so every write path has one BEGIN/COMMIT shape.
+// Rolls back unless committed, so every write path has one BEGIN/COMMIT shape. BEGIN and
+// COMMIT are prepared once per connection (sqlite3_exec would compile them on every commit).
 class Transaction {
  public:
-  explicit Transaction(sqlite3* db) : db_(db) { begun_ = sqlite_exec(db, "BEGIN IMMEDIATE"); }
+  explicit Transaction(StatementCache& sql) : sql_(sql) { begun_ = sql("BEGIN IMMEDIATE").run(); }
   ~Transaction() {
-    if (begun_.ok() && !committed_) sqlite_exec(db_, "ROLLBACK");
+    if (begun_.ok() && !committed_) (void)sql_("ROLLBACK").run();
   }
   const Status& begun() const { return begun_; }
   Status commit() {
-    auto s = sqlite_exec(db_, "COMMIT");
+    auto s = sql_("COMMIT").run();
     committed_ = s.ok();
     return s;
   }
 
  private:
-  sqlite3* db_;
+  StatementCache& sql_;
   Status begun_ = ok_status();
   bool committed_ = false;
 };
@@ -92,9 +94,16 @@ Store::Store(sqlite3* write_db, sqlite3* read_db)
     : write_db_(write_db),
       write_sql_(std::make_unique<StatementCache>(write_db)),
       read_db_(read_db),
-      read_sql_(std::make_unique<StatementCache>(read_db)) {}
+      read_sql_(std::make_unique<StatementCache>(read_db)),
+      appender_([this] { append_loop(); }) {}
 
 Store::~Store() {
+  {
+    std::lock_guard lock(append_mu_);
+    stopping_ = true;
+  }
+  appender_cv_.notify_one();
+  appender_.join();
   write_sql_.reset();
   read_sql_.reset();
   sqlite3_close(read_db_);
@@ -102,41 +111,47 @@ Store::~Store() {
 }
 
 Expected<AppendResult> Store::append(const NewEvent& event) {
-  // Shared, so the leader can signal it after releasing the lock even if this caller has
-  // already seen `done` and returned.
   auto self = std::make_shared<PendingAppend>();
   self->event = &event;
   std::unique_lock lock(append_mu_);
+  if (stopping_) return Error{"the store is closing"};
   append_queue_.push_back(self);
-  while (!self->done && self != append_queue_.front()) self->cv.wait(lock);
-  if (self->done) return std::move(self->result);
-
-  // This caller leads: commit everything queued so far (up to a bound) in one transaction.
-  std::vector<std::shared_ptr<PendingAppend>> batch;
-  for (const auto& p : append_queue_) {
-    if (batch.size() == kMaxAppendBatch) break;
-    batch.push_back(p);
-  }
-  lock.unlock();
-  auto committed = commit_appends(batch);
-  lock.lock();
-  for (const auto& p : batch) {
-    append_queue_.pop_front();
-    if (!committed.ok()) p->result = Error{committed.error()};
-    p->done = true;
-  }
-  std::shared_ptr<PendingAppend> next_leader = append_queue_.empty() ? nullptr : append_queue_.front();
-  lock.unlock();
-  // Signalled without the lock held, so a woken follower does not block on it at once.
-  for (const auto& p : batch)
-    if (p != self) p->cv.notify_one();
-  if (next_leader) next_leader->cv.notify_one();
+  if (append_queue_.size() == 1) appender_cv_.notify_one();
+  self->cv.wait(lock, [&] { return self->done; });
   return std::move(self->result);
+}
+
+void Store::append_loop() {
+  std::vector<std::shared_ptr<PendingAppend>> batch;
+  std::unique_lock lock(append_mu_);
+  for (;;) {
+    appender_cv_.wait(lock, [&] { return stopping_ || !append_queue_.empty(); });
+    if (append_queue_.empty()) return;  // stopping, and nothing is left to commit
+    // Everything queued while the previous commit was written goes into this one.
+    if (append_queue_.size() <= kMaxAppendBatch) {
+      batch.swap(append_queue_);
+    } else {
+      batch.assign(append_queue_.begin(), append_queue_.begin() + kMaxAppendBatch);
+      append_queue_.erase(append_queue_.begin(), append_queue_.begin() + kMaxAppendBatch);
+    }
+    lock.unlock();
+    auto committed = commit_appends(batch);
+    lock.lock();
+    for (const auto& p : batch) {
+      if (!committed.ok()) p->result = Error{committed.error()};
+      p->done = true;
+    }
+    lock.unlock();
+    // Signalled without the lock held, so a woken caller does not block on it at once.
+    for (const auto& p : batch) p->cv.notify_one();
+    batch.clear();
+    lock.lock();
+  }
 }
 
 Status Store::commit_appends(const std::vector<std::shared_ptr<PendingAppend>>& batch) {
   std::lock_guard lock(write_mu_);
-  Transaction txn(write_db_);
+  Transaction txn(*write_sql_);
   if (!txn.begun().ok()) return txn.begun();
   auto& sql = *write_sql_;
   for (const auto& p : batch) {
@@ -174,7 +189,7 @@ Expected<std::vector<LeasedDelivery>> Store::settle_and_lease(const std::vector<
                                                               int64_t now_ms, int64_t lease_ms,
                                                               int limit) {
   std::lock_guard lock(write_mu_);
-  Transaction txn(write_db_);
+  Transaction txn(*write_sql_);
   if (!txn.begun().ok()) return Error{txn.begun().error()};
   auto& sql = *write_sql_;
   for (const auto& s : done) {
@@ -313,7 +328,7 @@ Expected<std::vector<DeliveryView>> Store::list_deliveries(const DeliveryQuery& 
 Expected<ReplayResult> Store::replay(const std::string& tenant_id, const std::string& delivery_id,
                                      int64_t now_ms) {
   std::lock_guard lock(write_mu_);
-  Transaction txn(write_db_);
+  Transaction txn(*write_sql_);
   if (!txn.begun().ok()) return Error{txn.begun().error()};
   auto& sql = *write_sql_;
   auto& q = sql("SELECT status FROM deliveries WHERE id=? AND tenant_id=?");

@@ -4,23 +4,26 @@
 // Durability (config `durability`): by default `synchronous=FULL` — every commit fsyncs the WAL
 // before it returns, so an event is on disk when POST /v1/events answers 202 and survives power
 // loss, not just a crash. The cost of one fsync per commit is shared: concurrent appends are
-// committed together (group commit, the LevelDB writer-queue scheme), and the dispatcher settles
-// and leases deliveries in batches. `normal` (WAL, synchronous=NORMAL) skips the per-commit fsync:
+// committed together by one appender thread (group commit: each commit takes every append that
+// queued while the previous one was being written), and the dispatcher settles and leases
+// deliveries in batches. `normal` (WAL, synchronous=NORMAL) skips the per-commit fsync:
 // a crash of crmhost loses nothing, a power loss may lose the last commits.
 //
 // Thread-safety: every method may be called from any thread. Writes are serialized on one
 // connection (write_mu_); reads use a second connection (read_mu_) and see the last commit.
+// The Store owns its appender thread, started by open() and joined by the destructor after it
+// has committed whatever was queued.
 #pragma once
 
 #include <sqlite3.h>
 
 #include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <crmhost/adapter.h>
@@ -115,6 +118,7 @@ class Store {
  private:
   struct PendingAppend;
   Store(sqlite3* write_db, sqlite3* read_db);
+  void append_loop();  // the appender thread
   Status commit_appends(const std::vector<std::shared_ptr<PendingAppend>>& batch);
 
   std::mutex write_mu_;  // guards write_db_ and write_sql_
@@ -124,8 +128,11 @@ class Store {
   sqlite3* read_db_;
   std::unique_ptr<StatementCache> read_sql_;
 
-  std::mutex append_mu_;                    // guards append_queue_
-  std::deque<std::shared_ptr<PendingAppend>> append_queue_;  // front = the leader committing
+  std::mutex append_mu_;  // guards append_queue_ and stopping_
+  std::condition_variable appender_cv_;  // something was queued, or stopping_
+  std::vector<std::shared_ptr<PendingAppend>> append_queue_;
+  bool stopping_ = false;
+  std::thread appender_;
 };
 
 }  // namespace crmhost
