@@ -1,7 +1,6 @@
 // Identifiers for events and deliveries: a prefix and 26 hex digits, the first 12 the wall clock in
 // milliseconds (so ids sort by creation time and index inserts stay local), the rest CSPRNG
-// output. No '.' so a
-// delivery id can be a Standard Webhooks `webhook-id`.
+// output. No '.' so a delivery id can be a Standard Webhooks `webhook-id`.
 #pragma once
 
 #include <string>
