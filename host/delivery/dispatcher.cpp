@@ -155,7 +155,8 @@ void Dispatcher::dispatch_loop() {
       for (auto& c : completions_) done.push_back(std::move(c));
       completions_.clear();
       stopping = workers_done_;  // the last round: every outcome is in
-      capacity = stopping_ ? 0 : max_in_flight_ - in_flight_;
+      // The outcomes settled in this round's transaction free their places in it.
+      capacity = stopping_ ? 0 : max_in_flight_ - in_flight_ + static_cast<int>(done.size());
       woken_ = false;
     }
     apply_overruns(done);
