@@ -87,11 +87,13 @@ void Dispatcher::stop() {
 }
 
 void Dispatcher::wake() {
+  bool wanted;
   {
     std::lock_guard lock(mu_);
     woken_ = true;
+    wanted = dispatcher_awaits_work_;
   }
-  dispatcher_cv_.notify_one();
+  if (wanted) dispatcher_cv_.notify_one();
 }
 
 int64_t Dispatcher::wait_budget_ms(int64_t now_ms) {
@@ -196,9 +198,13 @@ void Dispatcher::dispatch_loop() {
     int64_t budget = capacity > 0 ? wait_budget_ms(now) : kIdleWaitMs;
     if (busy) budget = std::min(budget, kWatchdogTickMs);  // calls in flight: keep watching them
     std::unique_lock lock(mu_);
+    dispatcher_awaits_work_ = true;
     dispatcher_cv_.wait_for(lock, std::chrono::milliseconds(budget), [&] {
       return woken_ || !completions_.empty() || workers_done_;
     });
+    // What arrives from here on is taken by the next round anyway: nobody wakes the dispatcher
+    // for it (a wake per completion was a context switch per delivery).
+    dispatcher_awaits_work_ = false;
     dispatcher_cv_.wait_until(lock, round_started + kRoundSpacing, [&] { return workers_done_; });
   }
 }
@@ -207,7 +213,6 @@ void Dispatcher::worker_loop(std::shared_ptr<Worker> self) {
   name_this_thread("crmh-deliver");
   HttpClient http(clock_);
   for (;;) {
-    LeasedDelivery d;
     {
       std::unique_lock lock(mu_);
       worker_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
@@ -216,12 +221,13 @@ void Dispatcher::worker_loop(std::shared_ptr<Worker> self) {
         stopped_cv_.notify_all();
         return;
       }
-      d = std::move(queue_.front());
+      self->current = std::move(queue_.front());
       queue_.pop_front();
       self->busy = true;
-      self->current = d;
       self->deadline_ms = clock_.monotonic_ms() + settings_.deliver_timeout_ms;
     }
+    // Written only by this thread under mu_ while not busy; the watchdog reads it while busy.
+    const LeasedDelivery& d = self->current;
     Completion c;
     // An abandoned worker must not touch the dispatcher again: it may be gone by now.
     if (!run(d, http, *self, &c.settlement)) return;
@@ -232,8 +238,9 @@ void Dispatcher::worker_loop(std::shared_ptr<Worker> self) {
     c.tenant_id = d.tenant_id;
     c.integration_id = d.integration_id;
     completions_.push_back(std::move(c));
+    const bool wanted = dispatcher_awaits_work_;
     lock.unlock();
-    dispatcher_cv_.notify_one();
+    if (wanted) dispatcher_cv_.notify_one();
   }
 }
 
