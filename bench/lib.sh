@@ -8,7 +8,8 @@ duration=${DURATION:-10s}
 bench_build() {
   "$root/scripts/install-deps" wrk
   cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-  cmake --build "$build" -j"$(nproc)" --target crmhost crmhost_adapter_webhook crmhost_bench_bare
+  cmake --build "$build" -j"$(nproc)" --target crmhost crmhost_adapter_webhook crmhost_bench_bare \
+    crmhost_bench_sink
 }
 
 work=$(mktemp -d /tmp/crmhost-bench.XXXXXX)

@@ -94,6 +94,7 @@ class Dispatcher {
   int running_workers_ = 0;                // serving worker threads not yet exited
   int in_flight_ = 0;                      // leased and not yet recorded
   bool woken_ = false;
+  bool dispatcher_awaits_work_ = false;  // the dispatcher sleeps until woken_ or a completion
   bool stopping_ = false;      // workers finish their call and exit
   bool workers_done_ = false;  // every serving worker has exited; the dispatcher records and exits
 

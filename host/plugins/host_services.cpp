@@ -5,7 +5,6 @@
 #include <cstring>
 
 #include "plugins/integration.h"
-#include "secrets/hmac.h"
 
 namespace crmhost {
 namespace {
@@ -58,12 +57,11 @@ crmh_status http_send(crmh_call* call, const crmh_http_request* request, crmh_ht
 crmh_status hmac(crmh_call* call, crmh_str secret_name, uint32_t key_format, crmh_str message,
                  uint8_t out[32]) {
   if (call == nullptr || out == nullptr) return CRMH_INTERNAL;
-  const std::string* secret =
-      call->integration->secret(std::string(secret_name.ptr ? secret_name.ptr : "", secret_name.len));
-  if (secret == nullptr) return CRMH_BAD_CONFIG;
-  auto key = decode_secret_key(*secret, key_format);
-  if (!key.ok()) return CRMH_BAD_CONFIG;
-  auto mac = hmac_sha256(*key, std::string_view(message.ptr ? message.ptr : "", message.len));
+  // No such secret, an unknown format, or a secret not in that format.
+  const PreparedHmacKey* key = call->integration->hmac_key(
+      std::string_view(secret_name.ptr ? secret_name.ptr : "", secret_name.len), key_format);
+  if (key == nullptr) return CRMH_BAD_CONFIG;
+  auto mac = key->sign(std::string_view(message.ptr ? message.ptr : "", message.len));
   std::memcpy(out, mac.data(), mac.size());
   return CRMH_OK;
 }

@@ -12,7 +12,17 @@ Integration::Integration(IntegrationConfig config, std::shared_ptr<const Adapter
       library_(std::move(library)),
       clock_(clock),
       log_name_(config_.tenant_id + "/" + config_.id),
-      threadsafe_(library_->descriptor().flags & CRMH_FLAG_INSTANCE_THREADSAFE) {}
+      threadsafe_(library_->descriptor().flags & CRMH_FLAG_INSTANCE_THREADSAFE) {
+  for (const auto& [name, value] : config_.secrets) {
+    auto& keys = hmac_keys_[name];
+    for (uint32_t format = 0; format < kKeyFormats; ++format) {
+      auto key = decode_secret_key(value, format);
+      if (!key.ok()) continue;
+      auto prepared = PreparedHmacKey::prepare(*key);
+      if (prepared.ok()) keys[format] = std::move(*prepared);
+    }
+  }
+}
 
 Expected<std::shared_ptr<Integration>> Integration::create(
     IntegrationConfig config, std::shared_ptr<const AdapterLibrary> library, const Clock& clock) {
@@ -40,6 +50,13 @@ crmh_status Integration::deliver(crmh_call* call, const crmh_delivery& delivery,
   if (threadsafe_) return library_->descriptor().deliver(instance_, call, &delivery, out);
   std::lock_guard lock(call_mu_);
   return library_->descriptor().deliver(instance_, call, &delivery, out);
+}
+
+const PreparedHmacKey* Integration::hmac_key(std::string_view secret_key,
+                                             uint32_t key_format) const {
+  auto it = hmac_keys_.find(secret_key);
+  if (it == hmac_keys_.end() || key_format >= kKeyFormats) return nullptr;
+  return it->second[key_format].get();
 }
 
 const std::string* Integration::secret(const std::string& key) const {

@@ -5,9 +5,12 @@
 // CRMH_FLAG_INSTANCE_THREADSAFE.
 #pragma once
 
+#include <array>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 
 #include <crmhost/adapter.h>
 
@@ -15,6 +18,7 @@
 #include "common/expected.h"
 #include "config/config.h"
 #include "plugins/adapter_library.h"
+#include "secrets/hmac.h"
 
 namespace crmhost {
 
@@ -33,6 +37,9 @@ class Integration {
   const Clock& clock() const { return clock_; }
   // The value of a secret config key, or nullptr. Only host services read it.
   const std::string* secret(const std::string& key) const;
+  // The HMAC key a secret stands for in a CRMH_KEY_* format, prepared once at create; nullptr
+  // when there is no such secret or it is not in that format.
+  const PreparedHmacKey* hmac_key(std::string_view secret_key, uint32_t key_format) const;
   const std::string& log_name() const { return log_name_; }
 
  private:
@@ -42,6 +49,12 @@ class Integration {
   std::shared_ptr<const AdapterLibrary> library_;
   const Clock& clock_;
   std::string log_name_;
+  // secret key -> its prepared HMAC key per CRMH_KEY_* format (index = format; null where the
+  // secret does not decode in it). Immutable after construction, so read without a lock.
+  static constexpr uint32_t kKeyFormats = CRMH_KEY_WHSEC_BASE64 + 1;
+  std::map<std::string, std::array<std::unique_ptr<const PreparedHmacKey>, kKeyFormats>,
+           std::less<>>
+      hmac_keys_;
   bool threadsafe_;
   std::mutex call_mu_;         // serializes calls into instance_ when !threadsafe_
   void* instance_ = nullptr;   // adapter-owned; non-null once create succeeded

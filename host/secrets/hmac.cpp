@@ -3,6 +3,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/params.h>
 
 #include <crmhost/adapter.h>
 
@@ -46,6 +47,44 @@ std::array<uint8_t, 32> hmac_sha256(std::string_view key, std::string_view messa
   unsigned int len = 0;
   HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
        reinterpret_cast<const unsigned char*>(message.data()), message.size(), out.data(), &len);
+  return out;
+}
+
+// The keyed HMAC context every sign() starts from. OpenSSL's HMAC_CTX would be the direct tool
+// but is deprecated in OpenSSL 3; EVP_MAC is its replacement.
+struct PreparedHmacKey::State {
+  EVP_MAC_CTX* keyed = nullptr;
+  ~State() { EVP_MAC_CTX_free(keyed); }
+};
+
+Expected<std::unique_ptr<const PreparedHmacKey>> PreparedHmacKey::prepare(std::string_view key) {
+  auto state = std::make_unique<State>();
+  EVP_MAC* mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+  if (mac == nullptr) return Error{"OpenSSL has no HMAC"};
+  state->keyed = EVP_MAC_CTX_new(mac);
+  EVP_MAC_free(mac);  // the context holds its own reference
+  char digest[] = "SHA256";
+  OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string("digest", digest, 0), OSSL_PARAM_END};
+  // A zero-length key is legal HMAC; OpenSSL wants a non-null pointer for it.
+  static const unsigned char kEmpty = 0;
+  const auto* bytes = key.empty() ? &kEmpty : reinterpret_cast<const unsigned char*>(key.data());
+  if (state->keyed == nullptr || EVP_MAC_init(state->keyed, bytes, key.size(), params) != 1)
+    return Error{"OpenSSL could not key HMAC-SHA256"};
+  return std::unique_ptr<const PreparedHmacKey>(new PreparedHmacKey(std::move(state)));
+}
+
+PreparedHmacKey::PreparedHmacKey(std::unique_ptr<State> state) : state_(std::move(state)) {}
+PreparedHmacKey::~PreparedHmacKey() = default;
+
+std::array<uint8_t, 32> PreparedHmacKey::sign(std::string_view message) const {
+  std::array<uint8_t, 32> out{};
+  EVP_MAC_CTX* ctx = EVP_MAC_CTX_dup(state_->keyed);
+  size_t len = 0;
+  // Cannot fail short of memory exhaustion; the all-zero MAC then fails every verification.
+  if (ctx != nullptr &&
+      EVP_MAC_update(ctx, reinterpret_cast<const unsigned char*>(message.data()), message.size()) == 1)
+    EVP_MAC_final(ctx, out.data(), &len, out.size());
+  EVP_MAC_CTX_free(ctx);
   return out;
 }
 

@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -18,6 +19,26 @@ namespace crmhost {
 Expected<std::string> decode_secret_key(const std::string& secret, uint32_t key_format);
 
 std::array<uint8_t, 32> hmac_sha256(std::string_view key, std::string_view message);
+
+// An HMAC-SHA256 key prepared once, for signing many messages: the key's padded blocks are hashed
+// at prepare() and each sign() copies that state, where the one-shot hmac_sha256() looks up the
+// algorithm, sets up a context and hashes the key again for every message (about two thirds of
+// a webhook signature's cost).
+// Thread-safe: sign() may run on many threads at once; the prepared state is only read.
+class PreparedHmacKey {
+ public:
+  static Expected<std::unique_ptr<const PreparedHmacKey>> prepare(std::string_view key);
+  ~PreparedHmacKey();
+  PreparedHmacKey(const PreparedHmacKey&) = delete;
+  PreparedHmacKey& operator=(const PreparedHmacKey&) = delete;
+
+  std::array<uint8_t, 32> sign(std::string_view message) const;
+
+ private:
+  struct State;
+  explicit PreparedHmacKey(std::unique_ptr<State> state);
+  std::unique_ptr<State> state_;  // non-null; immutable after prepare()
+};
 
 std::string base64_encode(const uint8_t* data, size_t len);
 

@@ -146,5 +146,100 @@ TEST_F(StoreTest, RefusesADatabaseFromANewerCrmhost) {
   EXPECT_NE(s.error().find("newer"), std::string::npos) << s.error();
 }
 
+// A database written by a build with schema version 1 (the outbox as first shipped) upgrades in
+// place: every delivery keeps its state, its attempts and its dead letter stay attached.
+TEST_F(StoreTest, UpgradesAVersion1DatabaseKeepingEveryDelivery) {
+  store_.reset();
+  std::filesystem::remove_all(dir_);
+  std::filesystem::create_directories(dir_);
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir_ / "crmhost.db").c_str(), &db), SQLITE_OK);
+  const char* v1 = R"sql(
+CREATE TABLE events (id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, idempotency_key TEXT,
+  event_type TEXT NOT NULL, payload TEXT NOT NULL, received_at INTEGER NOT NULL,
+  deliveries INTEGER NOT NULL);
+CREATE UNIQUE INDEX events_idempotency ON events(tenant_id, idempotency_key)
+  WHERE idempotency_key IS NOT NULL;
+CREATE TABLE deliveries (id TEXT PRIMARY KEY, event_id TEXT NOT NULL REFERENCES events(id),
+  tenant_id TEXT NOT NULL, integration_id TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('pending','leased','delivered','dead')),
+  attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at INTEGER NOT NULL, lease_until INTEGER,
+  last_http_status INTEGER, last_error TEXT, created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL);
+CREATE INDEX deliveries_due ON deliveries(status, next_attempt_at);
+CREATE INDEX deliveries_tenant ON deliveries(tenant_id, status, updated_at);
+CREATE INDEX deliveries_event ON deliveries(event_id);
+CREATE TABLE attempts (id INTEGER PRIMARY KEY, delivery_id TEXT NOT NULL REFERENCES deliveries(id),
+  attempt INTEGER NOT NULL, started_at INTEGER NOT NULL, duration_ms INTEGER NOT NULL,
+  outcome TEXT NOT NULL, http_status INTEGER, error TEXT);
+CREATE INDEX attempts_delivery ON attempts(delivery_id);
+CREATE TABLE dead_letters (id INTEGER PRIMARY KEY,
+  delivery_id TEXT NOT NULL REFERENCES deliveries(id), tenant_id TEXT NOT NULL,
+  integration_id TEXT NOT NULL, reason TEXT NOT NULL, dead_at INTEGER NOT NULL,
+  replayed_at INTEGER);
+CREATE INDEX dead_letters_delivery ON dead_letters(delivery_id);
+INSERT INTO events VALUES ('evt_a', 'acme', NULL, 'visitor.checked_in', '{}', 1000, 3);
+INSERT INTO deliveries VALUES
+  ('dlv_pending', 'evt_a', 'acme', 'hook', 'pending', 1, 5000, NULL, 503, 'busy', 1000, 2000),
+  ('dlv_leased', 'evt_a', 'acme', 'crm', 'leased', 0, 1000, 61000, NULL, NULL, 1000, 1000),
+  ('dlv_dead', 'evt_a', 'acme', 'old', 'dead', 2, 1000, NULL, 410, 'gone', 1000, 3000);
+INSERT INTO attempts(delivery_id, attempt, started_at, duration_ms, outcome, http_status, error)
+  VALUES ('dlv_pending', 1, 1500, 5, 'RETRY', 503, 'busy'),
+         ('dlv_dead', 1, 1500, 5, 'RETRY', 503, 'busy'),
+         ('dlv_dead', 2, 2500, 5, 'PERMANENT', 410, 'gone');
+INSERT INTO dead_letters(delivery_id, tenant_id, integration_id, reason, dead_at)
+  VALUES ('dlv_dead', 'acme', 'old', 'PERMANENT: gone', 3000);
+PRAGMA user_version = 1;
+)sql";
+  ASSERT_EQ(sqlite3_exec(db, v1, nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+  sqlite3_close(db);
+
+  auto reopened = Store::open(dir_.string());
+  ASSERT_TRUE(reopened.ok()) << reopened.error();
+  store_ = std::move(*reopened);
+  auto all = store_->list_deliveries({"acme", "", "", 10});
+  ASSERT_TRUE(all.ok()) << all.error();
+  ASSERT_EQ(all->size(), 3u);
+  EXPECT_EQ((*all)[0].id, "dlv_dead") << "newest update first";
+  EXPECT_EQ((*all)[0].dead_reason, "PERMANENT: gone");
+  EXPECT_EQ((*all)[0].attempts, 2);
+  EXPECT_EQ((*all)[1].id, "dlv_pending");
+  EXPECT_EQ((*all)[1].last_error, "busy");
+  EXPECT_EQ((*all)[2].status, "leased");
+
+  EXPECT_EQ(*store_->release_all_leases(), 1);
+  auto due = lease(5000);
+  ASSERT_EQ(due.size(), 2u) << "the released lease and the retry are both due";
+  EXPECT_EQ(due[0].id, "dlv_leased");
+  EXPECT_EQ(due[1].id, "dlv_pending");
+  EXPECT_EQ(due[1].attempt, 2);
+  EXPECT_EQ(*store_->replay("acme", "dlv_dead", 6000), ReplayResult::kReplayed);
+  EXPECT_EQ(lease(6000).size(), 1u);
+
+  sqlite3* check = nullptr;
+  ASSERT_EQ(sqlite3_open((dir_ / "crmhost.db").c_str(), &check), SQLITE_OK);
+  sqlite3_stmt* q = nullptr;
+  sqlite3_prepare_v2(check,
+                     "SELECT (SELECT COUNT(*) FROM attempts a JOIN deliveries d"
+                     " ON d.id = a.delivery_id), (SELECT user_version FROM pragma_user_version)",
+                     -1, &q, nullptr);
+  ASSERT_EQ(sqlite3_step(q), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int(q, 0), 3) << "every attempt still names its delivery";
+  EXPECT_GE(sqlite3_column_int(q, 1), 2);
+  sqlite3_finalize(q);
+  sqlite3_close(check);
+}
+
+// A stored row that breaks a status the schema allows is refused, as before the rebuild.
+TEST_F(StoreTest, RefusesAnUnknownDeliveryStatus) {
+  ASSERT_TRUE(store_->append(event("")).ok());
+  store_.reset();
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir_ / "crmhost.db").c_str(), &db), SQLITE_OK);
+  EXPECT_NE(sqlite3_exec(db, "UPDATE deliveries SET status = 'lost'", nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+}
+
 }  // namespace
 }  // namespace crmhost
