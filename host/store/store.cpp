@@ -1,5 +1,7 @@
 #include "store/store.h"
 
+#include <pthread.h>
+
 #include <filesystem>
 
 #include "common/ids.h"
@@ -122,6 +124,7 @@ Expected<AppendResult> Store::append(const NewEvent& event) {
 }
 
 void Store::append_loop() {
+  pthread_setname_np(pthread_self(), "crmh-append");  // for top, perf and gdb
   std::vector<std::shared_ptr<PendingAppend>> batch;
   std::unique_lock lock(append_mu_);
   for (;;) {
