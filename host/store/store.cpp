@@ -9,13 +9,23 @@
 
 namespace crmhost {
 
-// One waiting append. Shared by the caller and the appender thread, so the appender can signal
-// it after releasing the lock even if the caller has already seen `done` and returned.
-struct Store::PendingAppend {
-  const NewEvent* event = nullptr;
-  Expected<AppendResult> result = Error{"not committed"};
-  bool done = false;
+// A write waiting for the writer thread. Shared by the caller and the writer, so the writer can
+// signal it after releasing the lock even if the caller has already seen `done` and returned.
+struct Store::Pending {
+  bool done = false;  // guarded by queue_mu_
   std::condition_variable cv;
+};
+
+struct Store::PendingAppend : Pending {
+  const NewEvent* event = nullptr;  // the caller's, alive until done
+  Expected<AppendResult> result = Error{"not committed"};
+};
+
+struct Store::PendingRound : Pending {
+  const std::vector<Settlement>* done_deliveries = nullptr;  // the caller's, alive until done
+  int64_t now_ms = 0, lease_ms = 0;
+  int limit = 0;
+  Expected<std::vector<LeasedDelivery>> result = Error{"not committed"};
 };
 
 namespace {
@@ -97,15 +107,15 @@ Store::Store(sqlite3* write_db, sqlite3* read_db)
       write_sql_(std::make_unique<StatementCache>(write_db)),
       read_db_(read_db),
       read_sql_(std::make_unique<StatementCache>(read_db)),
-      appender_([this] { append_loop(); }) {}
+      writer_([this] { write_loop(); }) {}
 
 Store::~Store() {
   {
-    std::lock_guard lock(append_mu_);
+    std::lock_guard lock(queue_mu_);
     stopping_ = true;
   }
-  appender_cv_.notify_one();
-  appender_.join();
+  writer_cv_.notify_one();
+  writer_.join();
   write_sql_.reset();
   read_sql_.reset();
   sqlite3_close(read_db_);
@@ -115,47 +125,92 @@ Store::~Store() {
 Expected<AppendResult> Store::append(const NewEvent& event) {
   auto self = std::make_shared<PendingAppend>();
   self->event = &event;
-  std::unique_lock lock(append_mu_);
+  std::unique_lock lock(queue_mu_);
   if (stopping_) return Error{"the store is closing"};
   append_queue_.push_back(self);
-  if (append_queue_.size() == 1) appender_cv_.notify_one();
+  if (append_queue_.size() + round_queue_.size() == 1) writer_cv_.notify_one();
   self->cv.wait(lock, [&] { return self->done; });
   return std::move(self->result);
 }
 
-void Store::append_loop() {
-  pthread_setname_np(pthread_self(), "crmh-append");  // for top, perf and gdb
-  std::vector<std::shared_ptr<PendingAppend>> batch;
-  std::unique_lock lock(append_mu_);
+Expected<std::vector<LeasedDelivery>> Store::settle_and_lease(const std::vector<Settlement>& done,
+                                                              int64_t now_ms, int64_t lease_ms,
+                                                              int limit) {
+  auto self = std::make_shared<PendingRound>();
+  self->done_deliveries = &done;
+  self->now_ms = now_ms;
+  self->lease_ms = lease_ms;
+  self->limit = limit;
+  std::unique_lock lock(queue_mu_);
+  if (stopping_) return Error{"the store is closing"};
+  round_queue_.push_back(self);
+  if (append_queue_.size() + round_queue_.size() == 1) writer_cv_.notify_one();
+  self->cv.wait(lock, [&] { return self->done; });
+  return std::move(self->result);
+}
+
+void Store::write_loop() {
+  pthread_setname_np(pthread_self(), "crmh-writer");  // for top, perf and gdb
+  std::vector<std::shared_ptr<PendingAppend>> appends;
+  std::vector<std::shared_ptr<PendingRound>> rounds;
+  std::unique_lock lock(queue_mu_);
   for (;;) {
-    appender_cv_.wait(lock, [&] { return stopping_ || !append_queue_.empty(); });
-    if (append_queue_.empty()) return;  // stopping, and nothing is left to commit
+    writer_cv_.wait(lock, [&] {
+      return stopping_ || !append_queue_.empty() || !round_queue_.empty();
+    });
+    if (append_queue_.empty() && round_queue_.empty()) return;  // stopping, nothing left
     // Everything queued while the previous commit was written goes into this one.
     if (append_queue_.size() <= kMaxAppendBatch) {
-      batch.swap(append_queue_);
+      appends.swap(append_queue_);
     } else {
-      batch.assign(append_queue_.begin(), append_queue_.begin() + kMaxAppendBatch);
+      appends.assign(append_queue_.begin(), append_queue_.begin() + kMaxAppendBatch);
       append_queue_.erase(append_queue_.begin(), append_queue_.begin() + kMaxAppendBatch);
     }
+    rounds.swap(round_queue_);
     lock.unlock();
-    auto committed = commit_appends(batch);
+    commit(appends, rounds);
     lock.lock();
-    for (const auto& p : batch) {
-      if (!committed.ok()) p->result = Error{committed.error()};
-      p->done = true;
-    }
+    for (const auto& p : appends) p->done = true;
+    for (const auto& r : rounds) r->done = true;
     lock.unlock();
     // Signalled without the lock held, so a woken caller does not block on it at once.
-    for (const auto& p : batch) p->cv.notify_one();
-    batch.clear();
+    for (const auto& p : appends) p->cv.notify_one();
+    for (const auto& r : rounds) r->cv.notify_one();
+    appends.clear();
+    rounds.clear();
     lock.lock();
   }
 }
 
-Status Store::commit_appends(const std::vector<std::shared_ptr<PendingAppend>>& batch) {
+void Store::commit(const std::vector<std::shared_ptr<PendingAppend>>& appends,
+                   const std::vector<std::shared_ptr<PendingRound>>& rounds) {
+  auto fail_all = [&](const std::string& why) {
+    for (const auto& p : appends) p->result = Error{why};
+    for (const auto& r : rounds) r->result = Error{why};
+  };
   std::lock_guard lock(write_mu_);
-  Transaction txn(*write_sql_);
-  if (!txn.begun().ok()) return txn.begun();
+  auto& sql = *write_sql_;
+  Transaction txn(sql);
+  if (!txn.begun().ok()) return fail_all(txn.begun().error());
+  bool wrote = !appends.empty();
+  if (wrote) {
+    if (auto s = write_appends(appends); !s.ok()) return fail_all(s.error());
+  }
+  for (const auto& r : rounds) {
+    if (auto s = sql("SAVEPOINT round").run(); !s.ok()) return fail_all(s.error());
+    r->result = write_round(*r);
+    if (!r->result.ok()) {
+      if (auto s = sql("ROLLBACK TO round").run(); !s.ok()) return fail_all(s.error());
+    } else {
+      wrote = wrote || !r->done_deliveries->empty() || !r->result->empty();
+    }
+    if (auto s = sql("RELEASE round").run(); !s.ok()) return fail_all(s.error());
+  }
+  if (!wrote) return;  // an idle round: nothing to commit (the transaction rolls back)
+  if (auto c = txn.commit(); !c.ok()) fail_all(c.error());
+}
+
+Status Store::write_appends(const std::vector<std::shared_ptr<PendingAppend>>& batch) {
   auto& sql = *write_sql_;
   for (const auto& p : batch) {
     const NewEvent& e = *p->event;
@@ -185,17 +240,13 @@ Status Store::commit_appends(const std::vector<std::shared_ptr<PendingAppend>>& 
     }
     p->result = r;
   }
-  return txn.commit();
+  return ok_status();
 }
 
-Expected<std::vector<LeasedDelivery>> Store::settle_and_lease(const std::vector<Settlement>& done,
-                                                              int64_t now_ms, int64_t lease_ms,
-                                                              int limit) {
-  std::lock_guard lock(write_mu_);
-  Transaction txn(*write_sql_);
-  if (!txn.begun().ok()) return Error{txn.begun().error()};
+Expected<std::vector<LeasedDelivery>> Store::write_round(const PendingRound& round) {
   auto& sql = *write_sql_;
-  for (const auto& s : done) {
+  const int64_t now_ms = round.now_ms;
+  for (const auto& s : *round.done_deliveries) {
     if (s.kind != Settlement::Kind::kPark) {
       auto& a = sql(
           "INSERT INTO attempts(delivery_id, attempt, started_at, duration_ms, outcome,"
@@ -240,12 +291,12 @@ Expected<std::vector<LeasedDelivery>> Store::settle_and_lease(const std::vector<
   }
 
   std::vector<LeasedDelivery> leased;
-  if (limit > 0) {
+  if (round.limit > 0) {
     auto& q = sql(
         "SELECT d.id, d.event_id, d.tenant_id, d.integration_id, e.event_type, e.payload,"
         " d.attempts FROM deliveries d JOIN events e ON e.id = d.event_id"
         " WHERE d.status='pending' AND d.next_attempt_at <= ? ORDER BY d.next_attempt_at LIMIT ?");
-    q.bind(1, now_ms).bind(2, static_cast<int64_t>(limit));
+    q.bind(1, now_ms).bind(2, static_cast<int64_t>(round.limit));
     int rc;
     while ((rc = q.step()) == SQLITE_ROW) {
       leased.push_back({q.text(0), q.text(1), q.text(2), q.text(3), q.text(4), q.text(5),
@@ -255,12 +306,10 @@ Expected<std::vector<LeasedDelivery>> Store::settle_and_lease(const std::vector<
     if (rc != SQLITE_DONE) return Error{sqlite3_errmsg(write_db_)};
     for (const auto& d : leased) {
       auto& l = sql("UPDATE deliveries SET status='leased', lease_until=? WHERE id=?");
-      l.bind(1, now_ms + lease_ms).bind(2, d.id);
+      l.bind(1, now_ms + round.lease_ms).bind(2, d.id);
       if (auto r = l.run(); !r.ok()) return Error{r.error()};
     }
   }
-  if (done.empty() && leased.empty()) return leased;  // nothing written: the txn rolls back
-  if (auto c = txn.commit(); !c.ok()) return Error{c.error()};
   return leased;
 }
 

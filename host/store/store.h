@@ -3,15 +3,14 @@
 //
 // Durability (config `durability`): by default `synchronous=FULL` — every commit fsyncs the WAL
 // before it returns, so an event is on disk when POST /v1/events answers 202 and survives power
-// loss, not just a crash. The cost of one fsync per commit is shared: concurrent appends are
-// committed together by one appender thread (group commit: each commit takes every append that
-// queued while the previous one was being written), and the dispatcher settles and leases
-// deliveries in batches. `normal` (WAL, synchronous=NORMAL) skips the per-commit fsync:
+// loss, not just a crash. The cost of one fsync per commit is shared: one writer thread commits
+// every append that queued while its previous commit was being written (group commit), and the
+// dispatcher's round (settle finished deliveries, lease due ones) rides in the same transaction. `normal` (WAL, synchronous=NORMAL) skips the per-commit fsync:
 // a crash of crmhost loses nothing, a power loss may lose the last commits.
 //
 // Thread-safety: every method may be called from any thread. Writes are serialized on one
 // connection (write_mu_); reads use a second connection (read_mu_) and see the last commit.
-// The Store owns its appender thread, started by open() and joined by the destructor after it
+// The Store owns its writer thread, started by open() and joined by the destructor after it
 // has committed whatever was queued.
 #pragma once
 
@@ -99,8 +98,9 @@ class Store {
   // Durably records an event and its deliveries; concurrent callers share one commit.
   Expected<AppendResult> append(const NewEvent& event);
 
-  // One transaction: records what happened to finished deliveries, then leases up to `limit` due
-  // ones (status pending, next_attempt_at <= now) until now + lease_ms.
+  // Atomically records what happened to finished deliveries, then leases up to `limit` due ones
+  // (status pending, next_attempt_at <= now) until now + lease_ms. Shares the commit of the
+  // appends queued with it; a failed round is rolled back alone (a savepoint).
   Expected<std::vector<LeasedDelivery>> settle_and_lease(const std::vector<Settlement>& done,
                                                         int64_t now_ms, int64_t lease_ms,
                                                         int limit);
@@ -116,10 +116,17 @@ class Store {
                                 int64_t now_ms);
 
  private:
+  struct Pending;
   struct PendingAppend;
+  struct PendingRound;
   Store(sqlite3* write_db, sqlite3* read_db);
-  void append_loop();  // the appender thread
-  Status commit_appends(const std::vector<std::shared_ptr<PendingAppend>>& batch);
+  void write_loop();  // the writer thread
+  // One transaction for a batch of appends and rounds; sets each one's result. Requires that
+  // the caller is the writer thread.
+  void commit(const std::vector<std::shared_ptr<PendingAppend>>& appends,
+              const std::vector<std::shared_ptr<PendingRound>>& rounds);
+  Status write_appends(const std::vector<std::shared_ptr<PendingAppend>>& appends);
+  Expected<std::vector<LeasedDelivery>> write_round(const PendingRound& round);
 
   std::mutex write_mu_;  // guards write_db_ and write_sql_
   sqlite3* write_db_;
@@ -128,11 +135,12 @@ class Store {
   sqlite3* read_db_;
   std::unique_ptr<StatementCache> read_sql_;
 
-  std::mutex append_mu_;  // guards append_queue_ and stopping_
-  std::condition_variable appender_cv_;  // something was queued, or stopping_
+  std::mutex queue_mu_;  // guards the queues, stopping_ and every Pending's `done`
+  std::condition_variable writer_cv_;  // something was queued, or stopping_
   std::vector<std::shared_ptr<PendingAppend>> append_queue_;
+  std::vector<std::shared_ptr<PendingRound>> round_queue_;
   bool stopping_ = false;
-  std::thread appender_;
+  std::thread writer_;
 };
 
 }  // namespace crmhost
