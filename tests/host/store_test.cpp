@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <atomic>
 #include <filesystem>
 #include <set>
 #include <thread>
@@ -60,6 +61,69 @@ TEST_F(StoreTest, ConcurrentAppendsAllCommitAndRepeatedKeysCreateOneEvent) {
   EXPECT_EQ(ids.size(), size_t{kThreads * kPerThread});
   EXPECT_EQ(shared_ids.size(), 1u);
   EXPECT_EQ(lease(1000, 10000).size(), size_t{kThreads * kPerThread + 1});
+}
+
+// Appends and dispatcher rounds share the writer's commits: whatever interleaving they get,
+// every delivery is leased once and settled once.
+TEST_F(StoreTest, RoundsAndAppendsFromManyThreadsLeaseEachDeliveryOnce) {
+  constexpr int kThreads = 4, kPerThread = 200, kTotal = kThreads * kPerThread;
+  std::atomic<int> appended{0};
+  std::vector<std::thread> appenders;
+  for (int t = 0; t < kThreads; ++t) {
+    appenders.emplace_back([&] {
+      for (int i = 0; i < kPerThread; ++i) {
+        ASSERT_TRUE(store_->append(event("")).ok());
+        ++appended;
+      }
+    });
+  }
+  std::multiset<std::string> leased_ids;
+  std::vector<Settlement> done;
+  int64_t now = 1000;
+  while (leased_ids.size() < size_t{kTotal}) {
+    auto leased = store_->settle_and_lease(done, ++now, 60000, 50);
+    ASSERT_TRUE(leased.ok()) << leased.error();
+    done.clear();
+    for (const auto& d : *leased) {
+      leased_ids.insert(d.id);
+      done.push_back({d.id, Settlement::Kind::kDelivered, d.attempt, now, 1, "OK", 204, "", 0, ""});
+    }
+    if (leased->empty() && appended == kTotal) break;  // the check below reports what is missing
+  }
+  ASSERT_TRUE(store_->settle_and_lease(done, ++now, 60000, 0).ok());
+  for (auto& t : appenders) t.join();
+  EXPECT_EQ(leased_ids.size(), size_t{kTotal});
+  EXPECT_EQ(std::set<std::string>(leased_ids.begin(), leased_ids.end()).size(), size_t{kTotal});
+  auto delivered = store_->list_deliveries({"acme", "delivered", "", 1000});
+  ASSERT_TRUE(delivered.ok());
+  EXPECT_EQ(delivered->size(), size_t{kTotal});
+}
+
+// A round that fails part-way (here: an outcome for a delivery that does not exist breaks the
+// attempts table's foreign key) changes nothing, and the store keeps committing.
+TEST_F(StoreTest, AFailedRoundIsRolledBackWhole) {
+  ASSERT_TRUE(store_->append(event("")).ok());
+  auto leased = lease(1000);
+  ASSERT_EQ(leased.size(), 1u);
+  Settlement ok{leased[0].id, Settlement::Kind::kDelivered, 1, 1000, 5, "OK", 204, "", 0, ""};
+  Settlement bogus{"dlv_missing", Settlement::Kind::kDelivered, 1, 1000, 5, "OK", 204, "", 0, ""};
+  // Appends keep coming meanwhile, so the failing rounds share commits with them.
+  std::atomic<bool> stop{false};
+  std::thread appender([&] {
+    while (!stop) ASSERT_TRUE(store_->append(event("")).ok());
+  });
+  for (int i = 0; i < 50; ++i)
+    EXPECT_FALSE(store_->settle_and_lease({ok, bogus}, 1001, 60000, 0).ok());
+  stop = true;
+  appender.join();
+  auto leased_now = store_->list_deliveries({"acme", "leased", "", 10});
+  ASSERT_TRUE(leased_now.ok());
+  ASSERT_EQ(leased_now->size(), 1u) << "the good outcome was rolled back with the bad one";
+  EXPECT_EQ((*leased_now)[0].id, leased[0].id);
+  auto retried = store_->settle_and_lease({ok}, 1002, 60000, 1);
+  ASSERT_TRUE(retried.ok()) << retried.error();
+  EXPECT_EQ(retried->size(), 1u) << "what was appended meanwhile is due";
+  EXPECT_EQ(store_->list_deliveries({"acme", "delivered", "", 10})->size(), 1u);
 }
 
 TEST_F(StoreTest, ARepeatedKeyReturnsTheFirstAnswer) {
