@@ -3,6 +3,7 @@
 #include <pthread.h>
 
 #include <filesystem>
+#include <functional>
 
 #include "common/ids.h"
 #include "store/schema.h"
@@ -127,11 +128,8 @@ Store::~Store() {
 Expected<AppendResult> Store::append(const NewEvent& event) {
   auto self = std::make_shared<PendingAppend>();
   self->event = &event;
-  std::unique_lock lock(queue_mu_);
-  if (stopping_) return Error{"the store is closing"};
-  append_queue_.push_back(self);
-  if (append_queue_.size() + round_queue_.size() == 1) writer_cv_.notify_one();
-  self->cv.wait(lock, [&] { return self->done; });
+  if (!hand_to_writer(*self, [&] { append_queue_.push_back(self); }))
+    return Error{"the store is closing"};
   return std::move(self->result);
 }
 
@@ -143,12 +141,19 @@ Expected<std::vector<LeasedDelivery>> Store::settle_and_lease(const std::vector<
   self->now_ms = now_ms;
   self->lease_ms = lease_ms;
   self->limit = limit;
-  std::unique_lock lock(queue_mu_);
-  if (stopping_) return Error{"the store is closing"};
-  round_queue_.push_back(self);
-  if (append_queue_.size() + round_queue_.size() == 1) writer_cv_.notify_one();
-  self->cv.wait(lock, [&] { return self->done; });
+  if (!hand_to_writer(*self, [&] { round_queue_.push_back(self); }))
+    return Error{"the store is closing"};
   return std::move(self->result);
+}
+
+bool Store::hand_to_writer(Pending& self, const std::function<void()>& enqueue) {
+  std::unique_lock lock(queue_mu_);
+  if (stopping_) return false;
+  bool writer_idle = append_queue_.empty() && round_queue_.empty();
+  enqueue();
+  if (writer_idle) writer_cv_.notify_one();
+  self.cv.wait(lock, [&] { return self.done; });
+  return true;
 }
 
 void Store::write_loop() {

@@ -18,6 +18,7 @@
 
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -120,6 +121,9 @@ class Store {
   struct PendingAppend;
   struct PendingRound;
   Store(sqlite3* write_db, sqlite3* read_db);
+  // Queues `self` with `enqueue` (run under queue_mu_) and waits until the writer has committed
+  // it; false, and nothing queued, once the store is closing.
+  bool hand_to_writer(Pending& self, const std::function<void()>& enqueue);
   void write_loop();  // the writer thread
   // One transaction for a batch of appends and rounds; sets each one's result. Requires that
   // the caller is the writer thread.
