@@ -70,8 +70,12 @@ class FieldCollector final : public Poco::JSON::Handler {
       frames_.push_back({"", kind == Kind::kArray});
       return;
     }
+    if (frames_.size() > kKeptDepth) {  // not kept: no path built (Poco bounds the depth at 128)
+      frames_.push_back({"", kind == Kind::kArray});
+      return;
+    }
     std::string path = next_path();
-    if (frames_.size() <= kKeptDepth) keep({path, kind, {}});
+    keep({path, kind, {}});
     frames_.push_back({std::move(path), kind == Kind::kArray});
   }
 
