@@ -28,9 +28,9 @@ crmh_str view(const std::string& s) { return {s.data(), s.size()}; }
 
 constexpr int64_t kIdleWaitMs = 1000;
 constexpr int64_t kWatchdogTickMs = 100;
-// Every round is a commit (an fsync) on the one write connection that ingest shares, and ingest
-// waits while the dispatcher holds it: under load, rounds are spaced this far apart so that each
-// settles and leases many deliveries at once. An idle dispatcher still answers a wake at once.
+// Every round is written by the store's one writer, in a commit that ingest's appends wait on:
+// under load, rounds are spaced this far apart so that each settles and leases many deliveries
+// at once. An idle dispatcher still answers a wake at once.
 constexpr auto kRoundSpacing = std::chrono::milliseconds(10);
 
 Poco::Logger& logger() { return Poco::Logger::get("crmhost.delivery"); }

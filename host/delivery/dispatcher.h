@@ -1,7 +1,8 @@
 // Moves deliveries from the outbox to adapters and records what happened.
 //
-// One dispatcher thread owns every write the delivery path makes: it settles finished deliveries
-// and leases due ones in one transaction per round (so commits are shared, as on ingest), and
+// One dispatcher thread makes every write of the delivery path: each round settles finished
+// deliveries and leases due ones atomically (the store commits it together with ingest's
+// appends), and
 // hands leased deliveries to a pool of worker threads. Each worker owns an HttpClient and calls
 // the integration's adapter with a deadline; the outcome goes back to the dispatcher.
 // A sweeper step in the same loop returns leases that expired (a crashed worker or host).
