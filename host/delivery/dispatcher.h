@@ -2,9 +2,9 @@
 //
 // One dispatcher thread makes every write of the delivery path: each round settles finished
 // deliveries and leases due ones atomically (the store commits it together with ingest's
-// appends), and
-// hands leased deliveries to a pool of worker threads. Each worker owns an HttpClient and calls
-// the integration's adapter with a deadline; the outcome goes back to the dispatcher.
+// appends), and hands leased deliveries to a pool of worker threads. Each worker owns an
+// HttpClient and calls the integration's adapter with a deadline; the outcome goes back to the
+// dispatcher.
 // A sweeper step in the same loop returns leases that expired (a crashed worker or host).
 //
 // Containment: a call still running `overrun_margin` past its deadline is abandoned. Its
