@@ -13,7 +13,10 @@ namespace crmhost {
 // A write waiting for the writer thread. Shared by the caller and the writer, so the writer can
 // signal it after releasing the lock even if the caller has already seen `done` and returned.
 struct Store::Pending {
-  bool done = false;  // guarded by queue_mu_
+  // Its own lock, not queue_mu_: a commit's callers, woken together, do not queue on one mutex
+  // (with each other, the writer and new arrivals) before they can return.
+  std::mutex mu;
+  bool done = false;  // guarded by mu
   std::condition_variable cv;
 };
 
@@ -147,11 +150,14 @@ Expected<std::vector<LeasedDelivery>> Store::settle_and_lease(const std::vector<
 }
 
 bool Store::hand_to_writer(Pending& self, const std::function<void()>& enqueue) {
-  std::unique_lock lock(queue_mu_);
-  if (stopping_) return false;
-  bool writer_idle = append_queue_.empty() && round_queue_.empty();
-  enqueue();
-  if (writer_idle) writer_cv_.notify_one();
+  {
+    std::lock_guard lock(queue_mu_);
+    if (stopping_) return false;
+    bool writer_idle = append_queue_.empty() && round_queue_.empty();
+    enqueue();
+    if (writer_idle) writer_cv_.notify_one();
+  }
+  std::unique_lock lock(self.mu);
   self.cv.wait(lock, [&] { return self.done; });
   return true;
 }
@@ -176,13 +182,16 @@ void Store::write_loop() {
     rounds.swap(round_queue_);
     lock.unlock();
     commit(appends, rounds);
-    lock.lock();
-    for (const auto& p : appends) p->done = true;
-    for (const auto& r : rounds) r->done = true;
-    lock.unlock();
-    // Signalled without the lock held, so a woken caller does not block on it at once.
-    for (const auto& p : appends) p->cv.notify_one();
-    for (const auto& r : rounds) r->cv.notify_one();
+    // Signalled without the caller's lock held, so it does not block on it at once.
+    auto finish = [](Pending& p) {
+      {
+        std::lock_guard done_lock(p.mu);
+        p.done = true;
+      }
+      p.cv.notify_one();
+    };
+    for (const auto& p : appends) finish(*p);
+    for (const auto& r : rounds) finish(*r);
     appends.clear();
     rounds.clear();
     lock.lock();

@@ -139,7 +139,7 @@ class Store {
   sqlite3* read_db_;
   std::unique_ptr<StatementCache> read_sql_;
 
-  std::mutex queue_mu_;  // guards the queues, stopping_ and every Pending's `done`
+  std::mutex queue_mu_;  // guards the queues and stopping_
   std::condition_variable writer_cv_;  // something was queued, or stopping_
   std::vector<std::shared_ptr<PendingAppend>> append_queue_;
   std::vector<std::shared_ptr<PendingRound>> round_queue_;
