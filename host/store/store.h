@@ -5,8 +5,9 @@
 // before it returns, so an event is on disk when POST /v1/events answers 202 and survives power
 // loss, not just a crash. The cost of one fsync per commit is shared: one writer thread commits
 // every append that queued while its previous commit was being written (group commit), and the
-// dispatcher's round (settle finished deliveries, lease due ones) rides in the same transaction. `normal` (WAL, synchronous=NORMAL) skips the per-commit fsync:
-// a crash of crmhost loses nothing, a power loss may lose the last commits.
+// dispatcher's round (settle finished deliveries, lease due ones) rides in the same transaction.
+// `normal` (WAL, synchronous=NORMAL) skips the per-commit fsync: a crash of crmhost loses
+// nothing, a power loss may lose the last commits.
 //
 // Thread-safety: every method may be called from any thread. Writes are serialized on one
 // connection (write_mu_); reads use a second connection (read_mu_) and see the last commit.
