@@ -59,9 +59,4 @@ const PreparedHmacKey* Integration::hmac_key(std::string_view secret_key,
   return it->second[key_format].get();
 }
 
-const std::string* Integration::secret(const std::string& key) const {
-  auto it = config_.secrets.find(key);
-  return it == config_.secrets.end() ? nullptr : &it->second;
-}
-
 }  // namespace crmhost

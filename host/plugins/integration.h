@@ -35,10 +35,8 @@ class Integration {
   const IntegrationConfig& config() const { return config_; }
   const AdapterLibrary& library() const { return *library_; }
   const Clock& clock() const { return clock_; }
-  // The value of a secret config key, or nullptr. Only host services read it.
-  const std::string* secret(const std::string& key) const;
   // The HMAC key a secret stands for in a CRMH_KEY_* format, prepared once at create; nullptr
-  // when there is no such secret or it is not in that format.
+  // when there is no such secret or it is not in that format. Only host services call it.
   const PreparedHmacKey* hmac_key(std::string_view secret_key, uint32_t key_format) const;
   const std::string& log_name() const { return log_name_; }
 
