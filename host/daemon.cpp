@@ -101,8 +101,9 @@ int run_daemon(const std::vector<std::string>& args) {
   add_api_routes(router);
   HttpServer server(
       [&router, max_body = config->max_body](Poco::Net::HTTPServerRequest& req,
-                                             Poco::Net::HTTPServerResponse& resp) {
-        Exchange ex(req, resp, max_body);
+                                             Poco::Net::HTTPServerResponse& resp,
+                                             ReplyOrder& order) {
+        Exchange ex(req, resp, order, max_body);
         router.handle(ex);
       },
       128);

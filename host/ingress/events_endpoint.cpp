@@ -2,9 +2,19 @@
 
 #include <Poco/Logger.h>
 
+#include "common/ids.h"
 #include "ingress/event_validation.h"
 
 namespace crmhost {
+namespace {
+
+// {"id":…,"deliveries":N}. The id is crmhost's own (a prefix and hex digits): nothing in the
+// answer needs escaping.
+std::string accepted_json(const std::string& event_id, size_t deliveries) {
+  return "{\"id\":\"" + event_id + "\",\"deliveries\":" + std::to_string(deliveries) + "}";
+}
+
+}  // namespace
 
 void post_event(Exchange& ex, Services& s) {
   const TenantConfig& tenant = *ex.caller.tenant;
@@ -39,16 +49,26 @@ void post_event(Exchange& ex, Services& s) {
     if (integration.enabled && integration.subscribes_to(event->type))
       e.integration_ids.push_back(integration.id);
 
-  auto stored = s.store.append(e);
-  if (!stored.ok()) {
-    Poco::Logger::get("crmhost.ingress").error("store cannot commit: " + stored.error());
-    ex.response.set("Retry-After", "1");
-    return ex.send_problem({503, "unavailable", "the event store cannot commit right now; retry", ""});
-  }
-  if (!stored->repeated && stored->deliveries > 0) s.dispatcher.wake();
-  // The id is crmhost's own (a prefix and hex digits): nothing in the answer needs escaping.
-  ex.send_json(202, "{\"id\":\"" + stored->event_id + "\",\"deliveries\":" +
-                        std::to_string(stored->deliveries) + "}");
+  // The answer is sent by the store's writer thread once the event is committed, so this
+  // thread goes back to reading its connection instead of sleeping on the commit. The usual
+  // answer is formatted here, off the writer thread; a repeated key or a failure reformats it.
+  e.id = new_id("evt");
+  auto reply = ex.defer();
+  std::string accepted = reply->format_json(202, accepted_json(e.id, e.integration_ids.size()));
+  s.store.append_then(std::move(e), [reply, accepted = std::move(accepted), &s](
+                                        Expected<AppendResult> stored) mutable {
+    if (!stored.ok()) {
+      Poco::Logger::get("crmhost.ingress").error("store cannot commit: " + stored.error());
+      reply->head().set("Retry-After", "1");
+      return reply->send(reply->format_json(
+          503, problem_json({503, "unavailable", "the event store cannot commit right now; retry", ""})));
+    }
+    if (stored->repeated) {
+      return reply->send(reply->format_json(202, accepted_json(stored->event_id, stored->deliveries)));
+    }
+    if (stored->deliveries > 0) s.dispatcher.wake();
+    reply->send(std::move(accepted));
+  });
 }
 
 }  // namespace crmhost

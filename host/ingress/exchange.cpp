@@ -87,7 +87,7 @@ void Exchange::send_json(int status, const std::string& json) {
   response.sendBuffer(json.data(), json.size());
 }
 
-void Exchange::send_problem(const Problem& problem) {
+std::string problem_json(const Problem& problem) {
   Poco::JSON::Object body;
   body.set("error", problem.code);
   body.set("message", problem.message);
@@ -95,7 +95,17 @@ void Exchange::send_problem(const Problem& problem) {
     body.set("field", Poco::Dynamic::Var());
   else
     body.set("field", problem.field);
-  send_json(problem.status, body);
+  std::ostringstream out;
+  body.stringify(out);
+  return std::move(out).str();
+}
+
+void Exchange::send_problem(const Problem& problem) { send_json(problem.status, problem_json(problem)); }
+
+std::shared_ptr<DeferredReply> Exchange::defer() {
+  discard_unread_body();  // may decide that the connection closes after this answer
+  deferred_ = true;
+  return order_.defer(response);
 }
 
 }  // namespace crmhost

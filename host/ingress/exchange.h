@@ -13,6 +13,7 @@
 
 #include "common/expected.h"
 #include "config/config.h"
+#include "ingress/deferred_reply.h"
 
 namespace crmhost {
 
@@ -30,6 +31,9 @@ struct Problem {
   std::string field;  // JSON path of the offending field; empty = none
 };
 
+// {"error": code, "message": …, "field": … or null}: the body of every error answer.
+std::string problem_json(const Problem& problem);
+
 // "2026-04-15T09:30:00.000000Z" for Unix epoch milliseconds: how the API writes times.
 std::string iso8601(int64_t epoch_ms);
 
@@ -37,8 +41,8 @@ class Exchange {
  public:
   // `max_body`: the most an unread request body may be for the connection to stay open.
   Exchange(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response,
-           size_t max_body)
-      : request(request), response(response), max_body_(max_body) {}
+           ReplyOrder& order, size_t max_body)
+      : request(request), response(response), order_(order), max_body_(max_body) {}
 
   Poco::Net::HTTPServerRequest& request;
   Poco::Net::HTTPServerResponse& response;
@@ -55,13 +59,21 @@ class Exchange {
   void send_json(int status, const std::string& json);
   void send_problem(const Problem& problem);
 
+  // Leaves the answer to whoever holds the returned reply (see deferred_reply.h); `response`
+  // must not be used for sending after this. Once per request.
+  std::shared_ptr<DeferredReply> defer();
+  // Whether an answer was sent or deferred.
+  bool answered() const { return deferred_ || response.sent(); }
+
  private:
   // A body left unread would be parsed as the next request on a kept-alive connection: read and
   // drop it when small enough, else close the connection after this answer.
   void discard_unread_body();
 
+  ReplyOrder& order_;
   size_t max_body_;
   bool body_read_ = false;
+  bool deferred_ = false;
 };
 
 }  // namespace crmhost

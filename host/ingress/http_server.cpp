@@ -1,34 +1,135 @@
 #include "ingress/http_server.h"
 
-#include <Poco/Net/HTTPRequestHandler.h>
-#include <Poco/Net/HTTPRequestHandlerFactory.h>
 #include <Poco/Net/HTTPServerParams.h>
+#include <Poco/Net/HTTPServerRequestImpl.h>
+#include <Poco/Net/HTTPServerResponseImpl.h>
+#include <Poco/Net/HTTPServerSession.h>
+#include <Poco/Net/NetException.h>
 #include <Poco/Net/ServerSocket.h>
+#include <Poco/Net/TCPServerConnectionFactory.h>
 
+#include <atomic>
+#include <mutex>
+#include <unordered_set>
 
 namespace crmhost {
-namespace {
 
-class Handler final : public Poco::Net::HTTPRequestHandler {
+class HttpServer::Connections {
  public:
-  explicit Handler(const RequestHandler& fn) : fn_(fn) {}
-  void handleRequest(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& resp) override {
-    fn_(req, resp);
+  // Returns false once stopping: the connection must not start.
+  bool add(Poco::Net::StreamSocket* socket) {
+    std::lock_guard lock(mu_);
+    if (stopping_) return false;
+    open_.insert(socket);
+    return true;
+  }
+  void remove(Poco::Net::StreamSocket* socket) {
+    std::lock_guard lock(mu_);
+    open_.erase(socket);
+  }
+  // Wakes every serving thread out of its read; each then finishes its outstanding answer.
+  void abort_all() {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+    for (auto* socket : open_) {
+      try {
+        socket->shutdown();
+      } catch (const Poco::Exception&) {
+      }
+    }
   }
 
  private:
-  const RequestHandler& fn_;
+  std::mutex mu_;  // guards open_ and stopping_
+  std::unordered_set<Poco::Net::StreamSocket*> open_;
+  bool stopping_ = false;
 };
 
-class Factory final : public Poco::Net::HTTPRequestHandlerFactory {
+namespace {
+
+// One client connection: Poco's HTTPServerConnection loop, plus the ReplyOrder rules.
+class Connection final : public Poco::Net::TCPServerConnection {
  public:
-  explicit Factory(const RequestHandler& fn) : fn_(fn) {}
-  Poco::Net::HTTPRequestHandler* createRequestHandler(const Poco::Net::HTTPServerRequest&) override {
-    return new Handler(fn_);
+  Connection(const Poco::Net::StreamSocket& socket, Poco::Net::HTTPServerParams::Ptr params,
+             const RequestHandler& handler, HttpServer::Connections& connections,
+             LaggingReplies& lagging)
+      : TCPServerConnection(socket),
+        params_(std::move(params)),
+        handler_(handler),
+        connections_(connections),
+        lagging_(lagging) {}
+
+  void run() override {
+    if (!connections_.add(&socket())) return;
+    Poco::Net::HTTPServerSession session(socket(), params_);
+    {
+      // Declared after the session, so destroyed (waiting for the outstanding answer) before the
+      // session closes the socket, on every way out of this block.
+      ReplyOrder order(socket().impl()->sockfd(), lagging_);
+      try {
+        serve(session, order);
+      } catch (...) {
+        connections_.remove(&socket());
+        throw;  // Poco's TCPServerConnection::start reports it
+      }
+    }
+    connections_.remove(&socket());
   }
 
  private:
-  const RequestHandler& fn_;
+  void serve(Poco::Net::HTTPServerSession& session, ReplyOrder& order) {
+    const std::string& server = params_->getSoftwareVersion();
+    while (session.hasMoreRequests()) {
+      order.await_sent();  // the next request is read only once the previous answer has left
+      try {
+        Poco::Net::HTTPServerResponseImpl response(session);
+        Poco::Net::HTTPServerRequestImpl request(response, session, params_);
+        response.setDate(Poco::Timestamp());
+        response.setVersion(request.getVersion());
+        response.setKeepAlive(params_->getKeepAlive() && request.getKeepAlive() && session.canKeepAlive());
+        if (!server.empty()) response.set("Server", server);
+        if (request.getExpectContinue() && response.getStatus() == Poco::Net::HTTPResponse::HTTP_OK)
+          response.sendContinue();
+        handler_(request, response, order);
+        session.setKeepAlive(params_->getKeepAlive() && response.getKeepAlive() && session.canKeepAlive());
+      } catch (const Poco::Net::NoMessageException&) {
+        break;  // the client closed between requests
+      } catch (const Poco::Net::MessageException&) {
+        send_bad_request(session);
+      }
+    }
+  }
+
+  static void send_bad_request(Poco::Net::HTTPServerSession& session) {
+    Poco::Net::HTTPServerResponseImpl response(session);
+    response.setVersion(Poco::Net::HTTPMessage::HTTP_1_1);
+    response.setStatusAndReason(Poco::Net::HTTPResponse::HTTP_BAD_REQUEST);
+    response.setKeepAlive(false);
+    response.send();
+    session.setKeepAlive(false);
+  }
+
+  Poco::Net::HTTPServerParams::Ptr params_;
+  const RequestHandler& handler_;
+  HttpServer::Connections& connections_;
+  LaggingReplies& lagging_;
+};
+
+class ConnectionFactory final : public Poco::Net::TCPServerConnectionFactory {
+ public:
+  ConnectionFactory(Poco::Net::HTTPServerParams::Ptr params, const RequestHandler& handler,
+                    HttpServer::Connections& connections, LaggingReplies& lagging)
+      : params_(std::move(params)), handler_(handler), connections_(connections), lagging_(lagging) {}
+
+  Poco::Net::TCPServerConnection* createConnection(const Poco::Net::StreamSocket& socket) override {
+    return new Connection(socket, params_, handler_, connections_, lagging_);
+  }
+
+ private:
+  Poco::Net::HTTPServerParams::Ptr params_;
+  const RequestHandler& handler_;
+  HttpServer::Connections& connections_;
+  LaggingReplies& lagging_;
 };
 
 }  // namespace
@@ -45,13 +146,18 @@ Status HttpServer::start(const std::string& host, uint16_t port) {
     socket.bind(Poco::Net::SocketAddress(host, port), /*reuseAddress=*/true, /*reusePort=*/false);
     socket.listen(1024);
     port_ = socket.address().port();
-    auto* params = new Poco::Net::HTTPServerParams;
+    Poco::Net::HTTPServerParams::Ptr params = new Poco::Net::HTTPServerParams;
     params->setMaxThreads(max_threads_);
     params->setMaxQueued(4096);
     params->setKeepAlive(true);
     params->setMaxKeepAliveRequests(0);  // unlimited
     pool_ = std::make_unique<Poco::ThreadPool>(2, max_threads_ + 1);
-    server_ = std::make_unique<Poco::Net::HTTPServer>(new Factory(handler_), *pool_, socket, params);
+    // A deferred answer the client does not read gets as long as any other send would.
+    lagging_ = std::make_unique<LaggingReplies>(
+        std::chrono::milliseconds(params->getTimeout().totalMilliseconds()));
+    connections_ = std::make_unique<Connections>();
+    server_ = std::make_unique<Poco::Net::TCPServer>(
+        new ConnectionFactory(params, handler_, *connections_, *lagging_), *pool_, socket, params);
     server_->start();
   } catch (const Poco::Exception& e) {
     return Error{"cannot listen on " + host + ":" + std::to_string(port) + ": " + e.displayText()};
@@ -61,13 +167,14 @@ Status HttpServer::start(const std::string& host, uint16_t port) {
 
 void HttpServer::stop() {
   if (server_) {
-    server_->stopAll(true);
-    server_.reset();
+    server_->stop();  // no new connections
+    connections_->abort_all();
   }
-  if (pool_) {
-    pool_->joinAll();
-    pool_.reset();
-  }
+  if (pool_) pool_->joinAll();  // every connection has finished, its answers sent or abandoned
+  server_.reset();
+  connections_.reset();
+  lagging_.reset();
+  pool_.reset();
 }
 
 }  // namespace crmhost

@@ -104,7 +104,7 @@ void Router::handle(Exchange& ex) const {
       route.endpoint(ex, services_);
     } catch (const std::exception& e) {
       Poco::Logger::get("crmhost.ingress").error(ex.request.getMethod() + " " + path + ": " + e.what());
-      if (!ex.response.sent())
+      if (!ex.answered())
         ex.send_problem({500, "internal", "the request failed inside crmhost; see the log", ""});
     }
     return;

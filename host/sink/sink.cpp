@@ -88,7 +88,7 @@ int run_sink(const std::vector<std::string>& args) {
 
   std::mutex out_mu;  // one arrival's lines stay together
   HttpServer server(
-      [&](Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& resp) {
+      [&](Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& resp, ReplyOrder&) {
         std::ostringstream body;
         body << req.stream().rdbuf();
         std::string id = req.get("webhook-id", "");

@@ -4,28 +4,27 @@
 
 #include <filesystem>
 #include <functional>
+#include <optional>
 
 #include "common/ids.h"
 #include "store/schema.h"
 
 namespace crmhost {
 
-// A write waiting for the writer thread. Shared by the caller and the writer, so the writer can
-// signal it after releasing the lock even if the caller has already seen `done` and returned.
-struct Store::Pending {
-  // Its own lock, not queue_mu_: a commit's callers, woken together, do not queue on one mutex
-  // (with each other, the writer and new arrivals) before they can return.
-  std::mutex mu;
-  bool done = false;  // guarded by mu
-  std::condition_variable cv;
-};
-
-struct Store::PendingAppend : Pending {
-  const NewEvent* event = nullptr;  // the caller's, alive until done
+// An event queued for the writer thread, and whom to tell once it is committed.
+struct Store::PendingAppend {
+  NewEvent event;
+  AppendDone done;
   Expected<AppendResult> result = Error{"not committed"};
 };
 
-struct Store::PendingRound : Pending {
+// A dispatcher round queued for the writer thread; its caller waits for it. Shared by the caller
+// and the writer, so the writer can signal it after releasing the lock even if the caller has
+// already seen `done` and returned.
+struct Store::PendingRound {
+  std::mutex mu;
+  bool done = false;  // guarded by mu
+  std::condition_variable cv;
   const std::vector<Settlement>* done_deliveries = nullptr;  // the caller's, alive until done
   int64_t now_ms = 0, lease_ms = 0;
   int limit = 0;
@@ -129,11 +128,28 @@ Store::~Store() {
 }
 
 Expected<AppendResult> Store::append(const NewEvent& event) {
-  auto self = std::make_shared<PendingAppend>();
-  self->event = &event;
-  if (!hand_to_writer(*self, [&] { append_queue_.push_back(self); }))
-    return Error{"the store is closing"};
-  return std::move(self->result);
+  struct Waiter {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::optional<Expected<AppendResult>> result;  // guarded by mu
+  } waiter;
+  append_then(event, [&waiter](Expected<AppendResult> result) {
+    // Notified under the lock: once the caller sees the result, `waiter` is gone.
+    std::lock_guard lock(waiter.mu);
+    waiter.result = std::move(result);
+    waiter.cv.notify_one();
+  });
+  std::unique_lock lock(waiter.mu);
+  waiter.cv.wait(lock, [&] { return waiter.result.has_value(); });
+  return std::move(*waiter.result);
+}
+
+void Store::append_then(NewEvent event, AppendDone done) {
+  if (event.id.empty()) event.id = new_id("evt");
+  bool queued = hand_to_writer([&] {
+    append_queue_.push_back({std::move(event), std::move(done), Error{"not committed"}});
+  });
+  if (!queued) done(Error{"the store is closing"});
 }
 
 Expected<std::vector<LeasedDelivery>> Store::settle_and_lease(const std::vector<Settlement>& done,
@@ -144,27 +160,24 @@ Expected<std::vector<LeasedDelivery>> Store::settle_and_lease(const std::vector<
   self->now_ms = now_ms;
   self->lease_ms = lease_ms;
   self->limit = limit;
-  if (!hand_to_writer(*self, [&] { round_queue_.push_back(self); }))
-    return Error{"the store is closing"};
+  if (!hand_to_writer([&] { round_queue_.push_back(self); })) return Error{"the store is closing"};
+  std::unique_lock lock(self->mu);
+  self->cv.wait(lock, [&] { return self->done; });
   return std::move(self->result);
 }
 
-bool Store::hand_to_writer(Pending& self, const std::function<void()>& enqueue) {
-  {
-    std::lock_guard lock(queue_mu_);
-    if (stopping_) return false;
-    bool writer_idle = append_queue_.empty() && round_queue_.empty();
-    enqueue();
-    if (writer_idle) writer_cv_.notify_one();
-  }
-  std::unique_lock lock(self.mu);
-  self.cv.wait(lock, [&] { return self.done; });
+bool Store::hand_to_writer(const std::function<void()>& enqueue) {
+  std::lock_guard lock(queue_mu_);
+  if (stopping_) return false;
+  bool writer_idle = append_queue_.empty() && round_queue_.empty();
+  enqueue();
+  if (writer_idle) writer_cv_.notify_one();
   return true;
 }
 
 void Store::write_loop() {
   pthread_setname_np(pthread_self(), "crmh-writer");  // for top, perf and gdb
-  std::vector<std::shared_ptr<PendingAppend>> appends;
+  std::vector<PendingAppend> appends;
   std::vector<std::shared_ptr<PendingRound>> rounds;
   std::unique_lock lock(queue_mu_);
   for (;;) {
@@ -176,32 +189,31 @@ void Store::write_loop() {
     if (append_queue_.size() <= kMaxAppendBatch) {
       appends.swap(append_queue_);
     } else {
-      appends.assign(append_queue_.begin(), append_queue_.begin() + kMaxAppendBatch);
+      appends.assign(std::make_move_iterator(append_queue_.begin()),
+                     std::make_move_iterator(append_queue_.begin() + kMaxAppendBatch));
       append_queue_.erase(append_queue_.begin(), append_queue_.begin() + kMaxAppendBatch);
     }
     rounds.swap(round_queue_);
     lock.unlock();
     commit(appends, rounds);
-    // Signalled without the caller's lock held, so it does not block on it at once.
-    auto finish = [](Pending& p) {
+    for (auto& p : appends) p.done(std::move(p.result));
+    for (const auto& r : rounds) {
       {
-        std::lock_guard done_lock(p.mu);
-        p.done = true;
+        std::lock_guard done_lock(r->mu);
+        r->done = true;
       }
-      p.cv.notify_one();
-    };
-    for (const auto& p : appends) finish(*p);
-    for (const auto& r : rounds) finish(*r);
+      r->cv.notify_one();  // without the caller's lock held, so it does not block on it at once
+    }
     appends.clear();
     rounds.clear();
     lock.lock();
   }
 }
 
-void Store::commit(const std::vector<std::shared_ptr<PendingAppend>>& appends,
+void Store::commit(std::vector<PendingAppend>& appends,
                    const std::vector<std::shared_ptr<PendingRound>>& rounds) {
   auto fail_all = [&](const std::string& why) {
-    for (const auto& p : appends) p->result = Error{why};
+    for (auto& p : appends) p.result = Error{why};
     for (const auto& r : rounds) r->result = Error{why};
   };
   std::lock_guard lock(write_mu_);
@@ -226,19 +238,19 @@ void Store::commit(const std::vector<std::shared_ptr<PendingAppend>>& appends,
   if (auto c = txn.commit(); !c.ok()) fail_all(c.error());
 }
 
-Status Store::write_appends(const std::vector<std::shared_ptr<PendingAppend>>& batch) {
+Status Store::write_appends(std::vector<PendingAppend>& batch) {
   auto& sql = *write_sql_;
-  for (const auto& p : batch) {
-    const NewEvent& e = *p->event;
+  for (auto& p : batch) {
+    const NewEvent& e = p.event;
     if (!e.idempotency_key.empty()) {
       auto& seen = sql("SELECT id, deliveries FROM events WHERE tenant_id=? AND idempotency_key=?");
       seen.bind(1, e.tenant_id).bind(2, e.idempotency_key);
       if (seen.step() == SQLITE_ROW) {
-        p->result = AppendResult{seen.text(0), static_cast<int>(seen.integer(1)), true};
+        p.result = AppendResult{seen.text(0), static_cast<int>(seen.integer(1)), true};
         continue;
       }
     }
-    AppendResult r{new_id("evt"), static_cast<int>(e.integration_ids.size()), false};
+    AppendResult r{e.id, static_cast<int>(e.integration_ids.size()), false};
     auto& ins = sql(
         "INSERT INTO events(id, tenant_id, idempotency_key, event_type, payload, received_at,"
         " deliveries) VALUES(?,?,?,?,?,?,?)");
@@ -254,7 +266,7 @@ Status Store::write_appends(const std::vector<std::shared_ptr<PendingAppend>>& b
       d.bind(5, e.received_at_ms).bind(6, e.received_at_ms).bind(7, e.received_at_ms);
       if (auto s = d.run(); !s.ok()) return s;
     }
-    p->result = r;
+    p.result = r;
   }
   return ok_status();
 }

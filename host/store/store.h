@@ -41,6 +41,7 @@ struct NewEvent {
   std::string payload;          // the request body, as received
   std::vector<std::string> integration_ids;  // one delivery each
   int64_t received_at_ms = 0;
+  std::string id;  // empty = the store makes one
 };
 
 struct AppendResult {
@@ -99,6 +100,12 @@ class Store {
 
   // Durably records an event and its deliveries; concurrent callers share one commit.
   Expected<AppendResult> append(const NewEvent& event);
+  // The same without waiting: queues `event` for the next commit and returns. `done` gets what
+  // append() would have returned, once: on the writer thread right after the commit, or at once
+  // on the caller's thread if the store is closing. It runs while the commit's other callers wait
+  // for theirs, so it must be quick, and it must not call the store.
+  using AppendDone = std::function<void(Expected<AppendResult>)>;
+  void append_then(NewEvent event, AppendDone done);
 
   // Atomically records what happened to finished deliveries, then leases up to `limit` due ones
   // (status pending, next_attempt_at <= now) until now + lease_ms. Shares the commit of the
@@ -118,19 +125,18 @@ class Store {
                                 int64_t now_ms);
 
  private:
-  struct Pending;
   struct PendingAppend;
   struct PendingRound;
   Store(sqlite3* write_db, sqlite3* read_db);
-  // Queues `self` with `enqueue` (run under queue_mu_) and waits until the writer has committed
-  // it; false, and nothing queued, once the store is closing.
-  bool hand_to_writer(Pending& self, const std::function<void()>& enqueue);
+  // Runs `enqueue` under queue_mu_ and wakes the writer if it was idle; false, and nothing
+  // queued, once the store is closing.
+  bool hand_to_writer(const std::function<void()>& enqueue);
   void write_loop();  // the writer thread
   // One transaction for a batch of appends and rounds; sets each one's result. Requires that
   // the caller is the writer thread.
-  void commit(const std::vector<std::shared_ptr<PendingAppend>>& appends,
+  void commit(std::vector<PendingAppend>& appends,
               const std::vector<std::shared_ptr<PendingRound>>& rounds);
-  Status write_appends(const std::vector<std::shared_ptr<PendingAppend>>& appends);
+  Status write_appends(std::vector<PendingAppend>& appends);
   Expected<std::vector<LeasedDelivery>> write_round(const PendingRound& round);
 
   std::mutex write_mu_;  // guards write_db_ and write_sql_
@@ -142,7 +148,7 @@ class Store {
 
   std::mutex queue_mu_;  // guards the queues and stopping_
   std::condition_variable writer_cv_;  // something was queued, or stopping_
-  std::vector<std::shared_ptr<PendingAppend>> append_queue_;
+  std::vector<PendingAppend> append_queue_;
   std::vector<std::shared_ptr<PendingRound>> round_queue_;
   bool stopping_ = false;
   std::thread writer_;

@@ -1,6 +1,8 @@
 #include "store/store.h"
 
 #include <gtest/gtest.h>
+
+#include <future>
 #include <sqlite3.h>
 
 #include <atomic>
@@ -28,7 +30,7 @@ class StoreTest : public ::testing::Test {
   }
   NewEvent event(const std::string& key, std::vector<std::string> integrations = {"hook"}) {
     return NewEvent{"acme", key, "visitor.checked_in", R"({"event":"visitor.checked_in"})",
-                    std::move(integrations), 1000};
+                    std::move(integrations), 1000, ""};
   }
   std::vector<LeasedDelivery> lease(int64_t now, int limit = 100) {
     auto l = store_->settle_and_lease({}, now, 60000, limit);
@@ -135,6 +137,27 @@ TEST_F(StoreTest, ARepeatedKeyReturnsTheFirstAnswer) {
   EXPECT_EQ(again->event_id, first->event_id);
   EXPECT_EQ(again->deliveries, 2);
   EXPECT_EQ(lease(1000).size(), 2u);
+}
+
+// append_then answers on the writer thread after the commit, with the id the caller chose, or
+// with the first answer for a repeated key.
+TEST_F(StoreTest, AppendThenAnswersOnceCommitted) {
+  std::promise<Expected<AppendResult>> first, again;
+  NewEvent e = event("k1");
+  e.id = "evt_0000000000000000000000caller";
+  store_->append_then(e, [&](Expected<AppendResult> r) { first.set_value(std::move(r)); });
+  e.id = "evt_0000000000000000000000second";
+  store_->append_then(e, [&](Expected<AppendResult> r) { again.set_value(std::move(r)); });
+  auto r1 = first.get_future().get();
+  auto r2 = again.get_future().get();
+  ASSERT_TRUE(r1.ok() && r2.ok());
+  EXPECT_EQ(r1->event_id, "evt_0000000000000000000000caller");
+  EXPECT_FALSE(r1->repeated);
+  EXPECT_EQ(r2->event_id, "evt_0000000000000000000000caller");
+  EXPECT_TRUE(r2->repeated);
+  auto committed = store_->list_deliveries({"acme", "", "evt_0000000000000000000000caller", 10});
+  ASSERT_TRUE(committed.ok());
+  EXPECT_EQ(committed->size(), 1u) << "answered before it was readable";
 }
 
 TEST_F(StoreTest, SettlementsMoveDeliveriesThroughTheirStates) {
