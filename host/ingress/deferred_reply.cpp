@@ -1,5 +1,7 @@
 #include "ingress/deferred_reply.h"
 
+#include <Poco/String.h>
+
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -7,7 +9,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <sstream>
 #include <stdexcept>
 #include <utility>
 
@@ -59,15 +60,40 @@ DeferredReply::~DeferredReply() {
   order_->mark_sent();
 }
 
-std::string DeferredReply::format_json(int status, const std::string& json) {
-  // setStatus alone would keep the default reason phrase ("503 OK").
-  head_.setStatusAndReason(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(status));
-  head_.setContentType("application/json");
-  head_.setContentLength(static_cast<std::streamsize>(json.size()));
-  std::ostringstream out;
-  head_.write(out);
-  out << json;
-  return std::move(out).str();
+DeferredReply::DeferredReply(ReplyOrder& order, const Poco::Net::HTTPResponse& head)
+    : order_(&order), version_(head.getVersion()) {
+  for (const auto& [name, value] : head) {
+    if (Poco::icompare(name, Poco::Net::HTTPMessage::CONTENT_TYPE) == 0 ||
+        Poco::icompare(name, Poco::Net::HTTPMessage::CONTENT_LENGTH) == 0)
+      continue;  // format_json sets them
+    add_header(name, value);
+  }
+}
+
+void DeferredReply::add_header(const std::string& name, const std::string& value) {
+  fields_ += name;
+  fields_ += ": ";
+  fields_ += value;
+  fields_ += "\r\n";
+}
+
+std::string DeferredReply::format_json(int status, const std::string& json) const {
+  const auto code = static_cast<Poco::Net::HTTPResponse::HTTPStatus>(status);
+  const std::string length = std::to_string(json.size());
+  std::string out;
+  out.reserve(96 + version_.size() + fields_.size() + json.size());
+  out += version_;
+  out += ' ';
+  out += std::to_string(status);
+  out += ' ';
+  out += Poco::Net::HTTPResponse::getReasonForStatus(code);
+  out += "\r\n";
+  out += fields_;
+  out += "Content-Type: application/json\r\nContent-Length: ";
+  out += length;
+  out += "\r\n\r\n";
+  out += json;
+  return out;
 }
 
 void DeferredReply::send(std::string bytes) {

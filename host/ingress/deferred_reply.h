@@ -59,25 +59,28 @@ class ReplyOrder {
 
 // One answer to be sent later, from any thread, exactly once. If it is dropped unsent, the
 // connection is shut down (the client must not wait for an answer that will not come).
+// add_header and format_json are used by one thread at a time (the handler, then whoever it
+// handed the reply to).
 class DeferredReply {
  public:
-  DeferredReply(ReplyOrder& order, const Poco::Net::HTTPResponse& head) : order_(&order), head_(head) {}
+  // Keeps `head`'s version and header fields (Date, Connection, ...) for the answer.
+  DeferredReply(ReplyOrder& order, const Poco::Net::HTTPResponse& head);
   ~DeferredReply();
   DeferredReply(const DeferredReply&) = delete;
   DeferredReply& operator=(const DeferredReply&) = delete;
 
-  // The status line and headers the answer will carry; set extra headers here before formatting.
-  Poco::Net::HTTPResponse& head() { return head_; }
-  // A whole answer: head() with `status`, Content-Type application/json and Content-Length, then
-  // `json`. head() and format_json are used by one thread at a time (the handler, then whoever
-  // it handed the reply to).
-  std::string format_json(int status, const std::string& json);
+  void add_header(const std::string& name, const std::string& value);
+  // A whole answer: the status line, the header fields, Content-Type application/json and
+  // Content-Length, then `json`. Formatted directly rather than through Poco's HTTPResponse::write
+  // (a stream per answer), in the same layout.
+  std::string format_json(int status, const std::string& json) const;
   // Sends `bytes` (an answer from format_json) without blocking; any thread, once.
   void send(std::string bytes);
 
  private:
   ReplyOrder* order_;  // null once sent
-  Poco::Net::HTTPResponse head_;
+  std::string version_;
+  std::string fields_;  // "Name: value\r\n" for each header field
 };
 
 // A thread that finishes answers whose socket was full when they were sent (the client is not

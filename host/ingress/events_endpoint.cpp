@@ -59,7 +59,7 @@ void post_event(Exchange& ex, Services& s) {
                                         Expected<AppendResult> stored) mutable {
     if (!stored.ok()) {
       Poco::Logger::get("crmhost.ingress").error("store cannot commit: " + stored.error());
-      reply->head().set("Retry-After", "1");
+      reply->add_header("Retry-After", "1");
       return reply->send(reply->format_json(
           503, problem_json({503, "unavailable", "the event store cannot commit right now; retry", ""})));
     }

@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <future>
+#include <sstream>
 #include <string>
 #include <thread>
 
@@ -65,6 +66,35 @@ TEST_F(DeferredReplyTest, AnAnswerSentFromAnotherThreadArrivesWhole) {
   EXPECT_NE(got.find("Content-Length: 29\r\n"), std::string::npos) << got;
   EXPECT_NE(got.find("Content-Type: application/json\r\n"), std::string::npos) << got;
   EXPECT_EQ(got.substr(got.size() - 29), R"({"id":"evt_1","deliveries":1})");
+}
+
+// The answer is formatted by hand: Poco's own parser must read it back as Poco would write it.
+TEST_F(DeferredReplyTest, TheAnswerKeepsTheHeadersOfTheRequestsResponse) {
+  ReplyOrder order(server_, lagging_);
+  Poco::Net::HTTPResponse head = Head();
+  head.set("Date", "Wed, 25 Nov 2026 18:00:00 GMT");
+  head.setContentType("text/plain");  // replaced: the answer is JSON
+  auto reply = order.defer(head);
+  reply->add_header("Retry-After", "1");
+  std::istringstream in(reply->format_json(503, R"({"error":"unavailable"})"));
+  reply->send("");
+  Poco::Net::HTTPResponse parsed;
+  parsed.read(in);
+  EXPECT_EQ(parsed.getVersion(), "HTTP/1.1");
+  EXPECT_EQ(parsed.getStatus(), Poco::Net::HTTPResponse::HTTP_SERVICE_UNAVAILABLE);
+  EXPECT_EQ(parsed.getReason(), "Service Unavailable");
+  EXPECT_EQ(parsed.get("Date"), "Wed, 25 Nov 2026 18:00:00 GMT");
+  EXPECT_EQ(parsed.get("Retry-After"), "1");
+  EXPECT_EQ(parsed.getContentType(), "application/json");
+  EXPECT_EQ(parsed.getContentLength(), 23);
+  EXPECT_TRUE(parsed.getKeepAlive());
+  std::string names;
+  for (const auto& [name, value] : parsed) names += name + ";";
+  EXPECT_EQ(names, "Connection;Date;Retry-After;Content-Type;Content-Length;")
+      << "one of each, Content-Type and Content-Length the answer's own";
+  std::string body;
+  std::getline(in, body);
+  EXPECT_EQ(body, R"({"error":"unavailable"})");
 }
 
 TEST_F(DeferredReplyTest, OneAnswerAtATime) {
