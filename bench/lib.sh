@@ -53,6 +53,22 @@ run_wrk() {
     "$1" >"$2"
 }
 
+# run_wrk_measured PID URL OUTFILE : run_wrk, and sets $cpu_us (CPU time of process PID per
+# answered request, in microseconds) and $idle_pct (share of the machine's CPU time left idle).
+run_wrk_measured() {
+  local hz t0 t1 s0 s1
+  hz=$(getconf CLK_TCK)
+  t0=$(awk '{print $14 + $15}' "/proc/$1/stat")
+  s0=$(awk '/^cpu / {print $5 + $6, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9}' /proc/stat)
+  run_wrk "$2" "$3"
+  t1=$(awk '{print $14 + $15}' "/proc/$1/stat")
+  s1=$(awk '/^cpu / {print $5 + $6, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9}' /proc/stat)
+  read -r _ _ answered _ < <(wrk_figures "$3")
+  cpu_us=$(awk -v t=$((t1 - t0)) -v hz="$hz" -v n="$answered" 'BEGIN { printf "%.1f", n ? t * 1e6 / hz / n : 0 }')
+  idle_pct=$(awk -v a="$s0" -v b="$s1" 'BEGIN {
+    split(a, x, " "); split(b, y, " "); printf "%.1f", 100 * (y[1] - x[1]) / (y[2] - x[2]) }')
+}
+
 # wrk_figures FILE : prints "<2xx per second> <p99 in ms> <2xx count> <non-2xx count>".
 wrk_figures() {
   awk '

@@ -187,6 +187,8 @@ Status HttpServer::start(const std::string& host, uint16_t port) {
     params->setMaxQueued(4096);
     params->setKeepAlive(true);
     params->setMaxKeepAliveRequests(0);  // unlimited
+    params->setKeepAliveTimeout(Poco::Timespan(15, 0));  // idle between requests
+    params->setTimeout(Poco::Timespan(60, 0));           // reading a request, sending an answer
     pool_ = std::make_unique<Poco::ThreadPool>(2, max_threads_ + 1);
     // A deferred answer the client does not read gets as long as any other send would.
     lagging_ = std::make_unique<LaggingReplies>(
