@@ -54,12 +54,6 @@ void ReplyOrder::mark_sent() {
   sent_cv_.notify_all();
 }
 
-DeferredReply::~DeferredReply() {
-  if (order_ == nullptr) return;
-  ::shutdown(order_->fd_, SHUT_RDWR);  // no answer will come: do not leave the client waiting
-  order_->mark_sent();
-}
-
 DeferredReply::DeferredReply(ReplyOrder& order, const Poco::Net::HTTPResponse& head)
     : order_(&order), version_(head.getVersion()) {
   for (const auto& [name, value] : head) {
@@ -68,6 +62,12 @@ DeferredReply::DeferredReply(ReplyOrder& order, const Poco::Net::HTTPResponse& h
       continue;  // format_json sets them
     add_header(name, value);
   }
+}
+
+DeferredReply::~DeferredReply() {
+  if (order_ == nullptr) return;
+  ::shutdown(order_->fd_, SHUT_RDWR);  // no answer will come: do not leave the client waiting
+  order_->mark_sent();
 }
 
 void DeferredReply::add_header(const std::string& name, const std::string& value) {
