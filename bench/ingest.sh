@@ -4,26 +4,19 @@
 # (each answer only after the event is committed durably: SQLite WAL, synchronous=FULL), and
 # prints events/s, p99 and the ratio; also each server's CPU time per answered event and how much
 # of the machine stayed idle (wrk shares the cores), which say whether a server is bound by CPU
-# or by waiting. Env: DURATION (10s), CONNECTIONS (32), BUILD_DIR (build/),
-# DURABILITY (full; normal skips the per-commit fsync).
+# or by waiting. Env: ROUNDS (3: bare then crmhost, each round), DURATION (10s per server),
+# CONNECTIONS (32), BUILD_DIR (build/), DURABILITY (full; normal skips the per-commit fsync).
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 bench_build
 
-start bare "$build/bench/crmhost_bench_bare" --status 202
-bare_url=$url
-run_wrk_measured "$pid" "$bare_url" "$work/bare.wrk"
-bare_cpu=$cpu_us bare_idle=$idle_pct
-stop "$pid"
-read -r bare_rps bare_p99 bare_ok bare_bad < <(wrk_figures "$work/bare.wrk")
-
 export CRMHOST_BENCH_KEY
 CRMHOST_BENCH_KEY=$(new_key)
-mkdir -p "$work/data"
 # No integration: this measures ingest alone (validate, commit, answer), not delivery.
-cat >"$work/crmhost.yaml" <<YAML
+write_ingest_config() {  # DATA_DIR
+  cat <<YAML
 listen: 127.0.0.1:0
-data_dir: $work/data
+data_dir: $1
 durability: ${DURABILITY:-full}
 plugin_dir: $build/plugins
 tenants:
@@ -32,22 +25,40 @@ tenants:
     ingest_rate: 1000000000
     integrations: []
 YAML
-start crmhost "$build/host/crmhost" run --config "$work/crmhost.yaml"
-crmhost_url=$url
-run_wrk_measured "$pid" "$crmhost_url" "$work/crmhost.wrk"
-host_cpu=$cpu_us host_idle=$idle_pct
-read -r host_rps host_p99 host_ok host_bad < <(wrk_figures "$work/crmhost.wrk")
-stop "$pid"
+}
 
+# measure NAME COMMAND... : starts the server, runs wrk against it, stops it; prints one row.
+measure() {
+  local name=$1 label=$2
+  shift 2
+  start "$name" "$@"
+  run_wrk_measured "$pid" "$url" "$work/$name.wrk"
+  stop "$pid"
+  read -r rps p99 ok bad < <(wrk_figures "$work/$name.wrk")
+  printf '%-22s %10s %8s %9s %8s %12s %7s\n' "$label" "$rps" "$p99" "$ok" "$bad" "$cpu_us" "$idle_pct"
+  if [ "$bad" != 0 ]; then
+    echo "warning: $name answered $bad non-2xx; see the first errors below" >&2
+    grep -m3 -i 'error' "$work/$name.log" >&2 || true
+  fi
+  last_rps=$rps
+}
+
+# Each round measures the bare server, then crmhost on a fresh data dir: this machine's speed
+# drifts by 10-20 % over minutes, so only figures from the same round are compared.
+rounds=${ROUNDS:-3}
+ratios=()
 echo
-echo "ingest, $connections connections, $duration, $(nproc) cores"
+echo "ingest, $connections connections, $duration per server, $rounds rounds, $(nproc) cores"
 printf '%-22s %10s %8s %9s %8s %12s %7s\n' "" "events/s" "p99 ms" "2xx" "non-2xx" "cpu us/event" "idle %"
-printf '%-22s %10s %8s %9s %8s %12s %7s\n' "bare Poco (202)" "$bare_rps" "$bare_p99" "$bare_ok" \
-  "$bare_bad" "$bare_cpu" "$bare_idle"
-printf '%-22s %10s %8s %9s %8s %12s %7s\n' "crmhost (${DURABILITY:-full})" "$host_rps" "$host_p99" \
-  "$host_ok" "$host_bad" "$host_cpu" "$host_idle"
-awk -v h="$host_rps" -v b="$bare_rps" 'BEGIN { printf "ratio crmhost/bare: %.1f %%\n", 100 * h / b }'
-if [ "$host_bad" != 0 ]; then
-  echo "warning: crmhost answered $host_bad non-2xx; see the first answers below" >&2
-  grep -m3 -i 'error' "$work/crmhost.log" >&2 || true
-fi
+for round in $(seq 1 "$rounds"); do
+  measure bare "bare Poco (202)" "$build/bench/crmhost_bench_bare" --status 202
+  bare_rps=$last_rps
+  rm -rf "$work/data" && mkdir -p "$work/data"
+  write_ingest_config "$work/data" >"$work/crmhost.yaml"
+  measure crmhost "crmhost (${DURABILITY:-full})" "$build/host/crmhost" run --config "$work/crmhost.yaml"
+  ratio=$(awk -v h="$last_rps" -v b="$bare_rps" 'BEGIN { printf "%.1f", 100 * h / b }')
+  ratios+=("$ratio")
+  echo "round $round: crmhost/bare $ratio %"
+done
+printf '%s\n' "${ratios[@]}" | sort -n | awk '{ r[NR] = $1 } END {
+  printf "ratio crmhost/bare: median %.1f %% (min %.1f, max %.1f) over %d rounds\n", r[int((NR + 1) / 2)], r[1], r[NR], NR }'

@@ -26,6 +26,7 @@ trap bench_cleanup EXIT
 start() {
   local name=$1
   shift
+  rm -f "$work/$name.ready"  # left by an earlier start of the same name
   "$@" --ready-file "$work/$name.ready" >"$work/$name.log" 2>&1 &
   pid=$!
   bench_pids+=("$pid")
