@@ -1,7 +1,6 @@
 #include "ingress/deferred_reply.h"
 
 #include <Poco/String.h>
-
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -20,7 +19,8 @@ enum class Sent { kAll, kWouldBlock, kFailed };
 // Sends as much of `bytes` from `offset` as the socket takes now; advances `offset`.
 Sent send_now(int fd, const std::string& bytes, size_t& offset) {
   while (offset < bytes.size()) {
-    ssize_t n = ::send(fd, bytes.data() + offset, bytes.size() - offset, MSG_DONTWAIT | MSG_NOSIGNAL);
+    ssize_t n =
+        ::send(fd, bytes.data() + offset, bytes.size() - offset, MSG_DONTWAIT | MSG_NOSIGNAL);
     if (n >= 0) {
       offset += static_cast<size_t>(n);
     } else if (errno != EINTR) {
@@ -165,7 +165,8 @@ void LaggingReplies::run() {
     for (const auto& l : lagging) {
       fds.push_back(pollfd{l.order->fd_, POLLOUT, 0});
       auto left = std::chrono::ceil<std::chrono::milliseconds>(l.give_up_at - now).count();
-      timeout_ms = timeout_ms < 0 ? static_cast<int>(left) : std::min(timeout_ms, static_cast<int>(left));
+      timeout_ms =
+          timeout_ms < 0 ? static_cast<int>(left) : std::min(timeout_ms, static_cast<int>(left));
     }
     if (::poll(fds.data(), fds.size(), timeout_ms) > 0 && (fds[0].revents & POLLIN)) {
       uint64_t count;

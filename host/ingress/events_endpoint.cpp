@@ -14,6 +14,22 @@ std::string accepted_json(const std::string& event_id, size_t deliveries) {
   return "{\"id\":\"" + event_id + "\",\"deliveries\":" + std::to_string(deliveries) + "}";
 }
 
+// Runs on the store's writer thread once `stored` is known; `accepted` is the usual answer.
+void answer_stored(DeferredReply& reply, std::string accepted, Expected<AppendResult> stored,
+                   Services& s) {
+  if (!stored.ok()) {
+    Poco::Logger::get("crmhost.ingress").error("store cannot commit: " + stored.error());
+    reply.add_header("Retry-After", "1");
+    const Problem unavailable{503, "unavailable", "the event store cannot commit right now; retry",
+                              ""};
+    return reply.send(reply.format_json(503, problem_json(unavailable)));
+  }
+  if (stored->repeated)  // the first answer again: its id and deliveries
+    return reply.send(reply.format_json(202, accepted_json(stored->event_id, stored->deliveries)));
+  if (stored->deliveries > 0) s.dispatcher.wake();
+  reply.send(std::move(accepted));
+}
+
 }  // namespace
 
 void post_event(Exchange& ex, Services& s) {
@@ -51,23 +67,13 @@ void post_event(Exchange& ex, Services& s) {
 
   // The answer is sent by the store's writer thread once the event is committed, so this
   // thread goes back to reading its connection instead of sleeping on the commit. The usual
-  // answer is formatted here, off the writer thread; a repeated key or a failure reformats it.
+  // answer is formatted here, off the writer thread.
   e.id = new_id("evt");
   auto reply = ex.defer();
   std::string accepted = reply->format_json(202, accepted_json(e.id, e.integration_ids.size()));
-  s.store.append_then(std::move(e), [reply, accepted = std::move(accepted), &s](
-                                        Expected<AppendResult> stored) mutable {
-    if (!stored.ok()) {
-      Poco::Logger::get("crmhost.ingress").error("store cannot commit: " + stored.error());
-      reply->add_header("Retry-After", "1");
-      return reply->send(reply->format_json(
-          503, problem_json({503, "unavailable", "the event store cannot commit right now; retry", ""})));
-    }
-    if (stored->repeated) {
-      return reply->send(reply->format_json(202, accepted_json(stored->event_id, stored->deliveries)));
-    }
-    if (stored->deliveries > 0) s.dispatcher.wake();
-    reply->send(std::move(accepted));
+  s.store.append_then(std::move(e), [reply, accepted = std::move(accepted),
+                                     &s](Expected<AppendResult> stored) mutable {
+    answer_stored(*reply, std::move(accepted), std::move(stored), s);
   });
 }
 

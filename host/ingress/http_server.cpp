@@ -7,7 +7,6 @@
 #include <Poco/Net/NetException.h>
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/Net/TCPServerConnectionFactory.h>
-
 #include <poll.h>
 
 #include <algorithm>
@@ -72,7 +71,8 @@ class Session final : public Poco::Net::HTTPServerSession {
     auto deadline = std::chrono::steady_clock::now() +
                     std::chrono::microseconds(keep_alive_timeout_.totalMicroseconds());
     for (;;) {
-      auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      auto left =
+          std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
       int rc = ::poll(&p, 1, static_cast<int>(std::max<int64_t>(left.count(), 0)));
       if (rc >= 0 || errno != EINTR) return rc > 0;  // readable, closed or failed: reading tells
     }
@@ -122,12 +122,14 @@ class Connection final : public Poco::Net::TCPServerConnection {
         Poco::Net::HTTPServerRequestImpl request(response, session, params_);
         response.setDate(Poco::Timestamp());
         response.setVersion(request.getVersion());
-        response.setKeepAlive(params_->getKeepAlive() && request.getKeepAlive() && session.canKeepAlive());
+        response.setKeepAlive(params_->getKeepAlive() && request.getKeepAlive() &&
+                              session.canKeepAlive());
         if (!server.empty()) response.set("Server", server);
         if (request.getExpectContinue() && response.getStatus() == Poco::Net::HTTPResponse::HTTP_OK)
           response.sendContinue();
         handler_(request, response, order);
-        session.setKeepAlive(params_->getKeepAlive() && response.getKeepAlive() && session.canKeepAlive());
+        session.setKeepAlive(params_->getKeepAlive() && response.getKeepAlive() &&
+                             session.canKeepAlive());
       } catch (const Poco::Net::NoMessageException&) {
         break;  // the client closed between requests
       } catch (const Poco::Net::MessageException&) {
@@ -155,7 +157,10 @@ class ConnectionFactory final : public Poco::Net::TCPServerConnectionFactory {
  public:
   ConnectionFactory(Poco::Net::HTTPServerParams::Ptr params, const RequestHandler& handler,
                     HttpServer::Connections& connections, LaggingReplies& lagging)
-      : params_(std::move(params)), handler_(handler), connections_(connections), lagging_(lagging) {}
+      : params_(std::move(params)),
+        handler_(handler),
+        connections_(connections),
+        lagging_(lagging) {}
 
   Poco::Net::TCPServerConnection* createConnection(const Poco::Net::StreamSocket& socket) override {
     return new Connection(socket, params_, handler_, connections_, lagging_);
@@ -178,7 +183,8 @@ HttpServer::~HttpServer() { stop(); }
 Status HttpServer::start(const std::string& host, uint16_t port) {
   try {
     Poco::Net::ServerSocket socket;
-    // SO_REUSEADDR for quick restarts, never SO_REUSEPORT: a second crmhost must not share the port.
+    // SO_REUSEADDR for quick restarts, never SO_REUSEPORT: a second crmhost must not share the
+    // port.
     socket.bind(Poco::Net::SocketAddress(host, port), /*reuseAddress=*/true, /*reusePort=*/false);
     socket.listen(1024);
     port_ = socket.address().port();
@@ -186,7 +192,7 @@ Status HttpServer::start(const std::string& host, uint16_t port) {
     params->setMaxThreads(max_threads_);
     params->setMaxQueued(4096);
     params->setKeepAlive(true);
-    params->setMaxKeepAliveRequests(0);  // unlimited
+    params->setMaxKeepAliveRequests(0);                  // unlimited
     params->setKeepAliveTimeout(Poco::Timespan(15, 0));  // idle between requests
     params->setTimeout(Poco::Timespan(60, 0));           // reading a request, sending an answer
     pool_ = std::make_unique<Poco::ThreadPool>(2, max_threads_ + 1);

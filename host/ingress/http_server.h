@@ -25,9 +25,9 @@
 namespace crmhost {
 
 // Answers through `response`, or defers the answer with `order.defer(response)`.
-using RequestHandler = std::function<void(Poco::Net::HTTPServerRequest& request,
-                                          Poco::Net::HTTPServerResponse& response,
-                                          ReplyOrder& order)>;
+using RequestHandler =
+    std::function<void(Poco::Net::HTTPServerRequest& request,
+                       Poco::Net::HTTPServerResponse& response, ReplyOrder& order)>;
 
 class HttpServer {
  public:

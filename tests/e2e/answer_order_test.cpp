@@ -33,8 +33,9 @@ class AnswerOrderTest : public E2eTest {
 
   static std::string PostRequest(const std::string& body) {
     return "POST /v1/events HTTP/1.1\r\nHost: crmhost\r\nAuthorization: Bearer " +
-           std::string(kKey) + "\r\nContent-Type: application/json\r\nContent-Length: " +
-           std::to_string(body.size()) + "\r\n\r\n" + body;
+           std::string(kKey) +
+           "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+           "\r\n\r\n" + body;
   }
   static std::string GetRequest(const std::string& path) {
     return "GET " + path + " HTTP/1.1\r\nHost: crmhost\r\n\r\n";
@@ -47,7 +48,8 @@ class AnswerOrderTest : public E2eTest {
     while (in.peek() != std::char_traits<char>::eof()) {
       Poco::Net::HTTPResponse head;
       head.read(in);
-      std::string body(static_cast<size_t>(std::max<std::streamsize>(head.getContentLength(), 0)), '\0');
+      std::string body(static_cast<size_t>(std::max<std::streamsize>(head.getContentLength(), 0)),
+                       '\0');
       in.read(body.data(), static_cast<std::streamsize>(body.size()));
       answers.emplace_back(static_cast<int>(head.getStatus()), body);
     }
@@ -64,13 +66,14 @@ TEST_F(AnswerOrderTest, PipelinedRequestsAreAnsweredInOrder) {
   std::string requests;
   constexpr int kRounds = 20;
   for (int i = 0; i < kRounds; ++i) {
-    requests += PostRequest(VisitorEvent(kCheckedIn, "pipelined" + std::to_string(i) + "@example.com"));
+    requests +=
+        PostRequest(VisitorEvent(kCheckedIn, "pipelined" + std::to_string(i) + "@example.com"));
     requests += GetRequest("/healthz");
   }
-  requests += PostRequest("{");                  // 400, answered at once
-  requests += GetRequest("/v1/nowhere");         // 404
+  requests += PostRequest("{");                        // 400, answered at once
+  requests += GetRequest("/v1/nowhere");               // 404
   requests += PostRequest(VisitorEvent(kCheckedOut));  // deferred again
-  requests += "NOT HTTP\r\n\r\n";                // Poco's parser refuses it: 400, then close
+  requests += "NOT HTTP\r\n\r\n";                      // Poco's parser refuses it: 400, then close
   socket.sendBytes(requests.data(), static_cast<int>(requests.size()));
 
   auto answers = ReadAnswers(socket);
@@ -104,7 +107,8 @@ TEST_F(AnswerOrderTest, AnEventWhoseClientLeftBeforeItsAnswerIsStored) {
       << "the event of a client that left was not stored";
   ASSERT_TRUE(receiver_.WaitForCount(1, kDeadline));
   // The same id again repeats the first answer and stores nothing new.
-  const std::string id = PostEvent(kKey, VisitorEvent(kCheckedIn, "leaver@example.com", "leaver-1"));
+  const std::string id =
+      PostEvent(kKey, VisitorEvent(kCheckedIn, "leaver@example.com", "leaver-1"));
   EXPECT_EQ(ListDeliveries(Client(), kKey).at(0).event_id, id);
   EXPECT_EQ(ListDeliveries(Client(), kKey).size(), 1u);
   EXPECT_EQ(Client().Get("/healthz").status, 200);

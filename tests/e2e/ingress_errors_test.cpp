@@ -6,6 +6,8 @@
 #include <Poco/StreamCopier.h>
 #include <Poco/URI.h>
 
+#include <sqlite3.h>
+
 #include "e2e_fixture.h"
 
 namespace crmhost::testing {
@@ -269,6 +271,31 @@ TEST_F(E2eTest, ReadinessFailsWhileAnIntegrationHasNoAdapter) {
   EXPECT_NE(JsonString(ready.json(), "status"), "ready") << ready.body;
   EXPECT_NE(ready.body.find("needs-missing-adapter"), std::string::npos) << ready.body;
   EXPECT_EQ(Client().Get("/healthz").status, 200);
+}
+
+// While the store cannot commit (here another process holds the database's write lock past
+// crmhost's busy timeout), POST /v1/events answers 503 with Retry-After and stores nothing; once
+// the lock is gone it accepts again.
+TEST_F(E2eTest, AStoreThatCannotCommitAnswers503AndKeepsNothing) {
+  Receiver receiver(NewWhsecSecret());
+  HostConfig config;
+  config.tenants.push_back(Tenant("acme", "acme-key", receiver));
+  StartHost(config);
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir_.path() / "data" / "crmhost.db").c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+
+  const HttpResponse refused = Client().PostJson("/v1/events", VisitorEvent(kCheckedIn), "acme-key");
+  sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+  sqlite3_close(db);
+  EXPECT_EQ(refused.status, 503) << refused.body;
+  EXPECT_EQ(refused.header("retry-after"), "1");
+  EXPECT_EQ(refused.header("content-type"), "application/json");
+  EXPECT_EQ(JsonString(refused.json(), "error"), "unavailable") << refused.body;
+
+  const std::string id = PostEvent("acme-key", VisitorEvent(kCheckedOut));
+  WaitForDeliveries("acme-key", id, "delivered");
+  EXPECT_EQ(ListDeliveries(Client(), "acme-key").size(), 1u) << "the refused event was kept";
 }
 
 }  // namespace
