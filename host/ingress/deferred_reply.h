@@ -29,8 +29,8 @@ namespace crmhost {
 class LaggingReplies;
 
 // The answers outstanding on one connection (zero or one). Owned by the thread serving the
-// connection; its methods are thread-safe. Must outlive every DeferredReply made from it, which
-// the destructor ensures by waiting for the outstanding one.
+// connection; its methods are thread-safe. A DeferredReply uses it until its answer has left (or
+// is given up), which the destructor waits for.
 class ReplyOrder {
  public:
   // `fd` is the connection's socket, open for the life of this object.
