@@ -2,6 +2,7 @@
 
 #include <Poco/String.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -134,6 +135,7 @@ void LaggingReplies::finish(ReplyOrder& order, std::string rest) {
 }
 
 void LaggingReplies::run() {
+  pthread_setname_np(pthread_self(), "crmh-lagging");  // for top, perf and gdb
   std::vector<Lagging> lagging;
   std::vector<pollfd> fds;
   for (;;) {
