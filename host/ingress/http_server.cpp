@@ -83,52 +83,53 @@ class Session final : public Poco::Net::HTTPServerSession {
   bool first_ = true;
 };
 
+// What every connection of one server shares.
+struct Serving {
+  Poco::Net::HTTPServerParams::Ptr params;
+  const RequestHandler& handler;
+  HttpServer::Connections& connections;
+  LaggingReplies& lagging;
+};
+
 // One client connection: Poco's HTTPServerConnection loop, plus the ReplyOrder rules.
 class Connection final : public Poco::Net::TCPServerConnection {
  public:
-  Connection(const Poco::Net::StreamSocket& socket, Poco::Net::HTTPServerParams::Ptr params,
-             const RequestHandler& handler, HttpServer::Connections& connections,
-             LaggingReplies& lagging)
-      : TCPServerConnection(socket),
-        params_(std::move(params)),
-        handler_(handler),
-        connections_(connections),
-        lagging_(lagging) {}
+  Connection(const Poco::Net::StreamSocket& socket, const Serving& serving)
+      : TCPServerConnection(socket), serving_(serving) {}
 
   void run() override {
-    if (!connections_.add(&socket())) return;
-    Session session(socket(), params_);
-    {
-      // Declared after the session, so destroyed (waiting for the outstanding answer) before the
-      // session closes the socket, on every way out of this block.
-      ReplyOrder order(socket().impl()->sockfd(), lagging_);
-      try {
-        serve(session, order);
-      } catch (...) {
-        connections_.remove(&socket());
-        throw;  // Poco's TCPServerConnection::start reports it
-      }
-    }
-    connections_.remove(&socket());
+    Session session(socket(), serving_.params);  // may throw: before the connection is listed
+    if (!serving_.connections.add(&socket())) return;
+    // Destroyed in reverse: the outstanding answer is waited for, then the connection leaves the
+    // list stop() aborts, and only then does the session close the socket; on every way out, an
+    // exception included (Poco's TCPServerConnection::start reports it).
+    struct Listed {
+      HttpServer::Connections& connections;
+      Poco::Net::StreamSocket* socket;
+      ~Listed() { connections.remove(socket); }
+    } listed{serving_.connections, &socket()};
+    ReplyOrder order(socket().impl()->sockfd(), serving_.lagging);
+    serve(session, order);
   }
 
  private:
   void serve(Session& session, ReplyOrder& order) {
-    const std::string& server = params_->getSoftwareVersion();
+    const Poco::Net::HTTPServerParams& params = *serving_.params;
+    const std::string& server = params.getSoftwareVersion();
     while (session.next_request_arrives()) {
       order.await_sent();  // the next request is read only once the previous answer has left
       try {
         Poco::Net::HTTPServerResponseImpl response(session);
-        Poco::Net::HTTPServerRequestImpl request(response, session, params_);
+        Poco::Net::HTTPServerRequestImpl request(response, session, serving_.params);
         response.setDate(Poco::Timestamp());
         response.setVersion(request.getVersion());
-        response.setKeepAlive(params_->getKeepAlive() && request.getKeepAlive() &&
+        response.setKeepAlive(params.getKeepAlive() && request.getKeepAlive() &&
                               session.canKeepAlive());
         if (!server.empty()) response.set("Server", server);
         if (request.getExpectContinue() && response.getStatus() == Poco::Net::HTTPResponse::HTTP_OK)
           response.sendContinue();
-        handler_(request, response, order);
-        session.setKeepAlive(params_->getKeepAlive() && response.getKeepAlive() &&
+        serving_.handler(request, response, order);
+        session.setKeepAlive(params.getKeepAlive() && response.getKeepAlive() &&
                              session.canKeepAlive());
       } catch (const Poco::Net::NoMessageException&) {
         break;  // the client closed between requests
@@ -147,30 +148,19 @@ class Connection final : public Poco::Net::TCPServerConnection {
     session.setKeepAlive(false);
   }
 
-  Poco::Net::HTTPServerParams::Ptr params_;
-  const RequestHandler& handler_;
-  HttpServer::Connections& connections_;
-  LaggingReplies& lagging_;
+  Serving serving_;
 };
 
 class ConnectionFactory final : public Poco::Net::TCPServerConnectionFactory {
  public:
-  ConnectionFactory(Poco::Net::HTTPServerParams::Ptr params, const RequestHandler& handler,
-                    HttpServer::Connections& connections, LaggingReplies& lagging)
-      : params_(std::move(params)),
-        handler_(handler),
-        connections_(connections),
-        lagging_(lagging) {}
+  explicit ConnectionFactory(Serving serving) : serving_(std::move(serving)) {}
 
   Poco::Net::TCPServerConnection* createConnection(const Poco::Net::StreamSocket& socket) override {
-    return new Connection(socket, params_, handler_, connections_, lagging_);
+    return new Connection(socket, serving_);
   }
 
  private:
-  Poco::Net::HTTPServerParams::Ptr params_;
-  const RequestHandler& handler_;
-  HttpServer::Connections& connections_;
-  LaggingReplies& lagging_;
+  Serving serving_;
 };
 
 }  // namespace
@@ -201,7 +191,8 @@ Status HttpServer::start(const std::string& host, uint16_t port) {
         std::chrono::milliseconds(params->getTimeout().totalMilliseconds()));
     connections_ = std::make_unique<Connections>();
     server_ = std::make_unique<Poco::Net::TCPServer>(
-        new ConnectionFactory(params, handler_, *connections_, *lagging_), *pool_, socket, params);
+        new ConnectionFactory({params, handler_, *connections_, *lagging_}), *pool_, socket,
+        params);
     server_->start();
   } catch (const Poco::Exception& e) {
     return Error{"cannot listen on " + host + ":" + std::to_string(port) + ": " + e.displayText()};
