@@ -27,20 +27,19 @@ tenants:
 YAML
 }
 
-# measure NAME COMMAND... : starts the server, runs wrk against it, stops it; prints one row.
+# measure NAME LABEL COMMAND... : starts the server, runs wrk against it (setting $rps and the
+# rest, see run_wrk_measured), stops it; prints one row.
 measure() {
   local name=$1 label=$2
   shift 2
   start "$name" "$@"
   run_wrk_measured "$pid" "$url" "$work/$name.wrk"
   stop "$pid"
-  read -r rps p99 ok bad < <(wrk_figures "$work/$name.wrk")
   printf '%-22s %10s %8s %9s %8s %12s %7s\n' "$label" "$rps" "$p99" "$ok" "$bad" "$cpu_us" "$idle_pct"
   if [ "$bad" != 0 ]; then
     echo "warning: $name answered $bad non-2xx; see the first errors below" >&2
     grep -m3 -i 'error' "$work/$name.log" >&2 || true
   fi
-  last_rps=$rps
 }
 
 # Each round measures the bare server, then crmhost on a fresh data dir: this machine's speed
@@ -52,11 +51,11 @@ echo "ingest, $connections connections, $duration per server, $rounds rounds, $(
 printf '%-22s %10s %8s %9s %8s %12s %7s\n' "" "events/s" "p99 ms" "2xx" "non-2xx" "cpu us/event" "idle %"
 for round in $(seq 1 "$rounds"); do
   measure bare "bare Poco (202)" "$build/bench/crmhost_bench_bare" --status 202
-  bare_rps=$last_rps
+  bare_rps=$rps
   rm -rf "$work/data" && mkdir -p "$work/data"
   write_ingest_config "$work/data" >"$work/crmhost.yaml"
   measure crmhost "crmhost (${DURABILITY:-full})" "$build/host/crmhost" run --config "$work/crmhost.yaml"
-  ratio=$(awk -v h="$last_rps" -v b="$bare_rps" 'BEGIN { printf "%.1f", 100 * h / b }')
+  ratio=$(awk -v h="$rps" -v b="$bare_rps" 'BEGIN { printf "%.1f", 100 * h / b }')
   ratios+=("$ratio")
   echo "round $round: crmhost/bare $ratio %"
 done

@@ -54,8 +54,9 @@ run_wrk() {
     "$1" >"$2"
 }
 
-# run_wrk_measured PID URL OUTFILE : run_wrk, and sets $cpu_us (CPU time of process PID per
-# answered request, in microseconds) and $idle_pct (share of the machine's CPU time left idle).
+# run_wrk_measured PID URL OUTFILE : run_wrk, then sets $rps $p99 $ok $bad (as wrk_figures prints
+# them), $cpu_us (CPU time of process PID per answered request, in microseconds) and $idle_pct
+# (share of the machine's CPU time left idle).
 run_wrk_measured() {
   local hz t0 t1 s0 s1
   hz=$(getconf CLK_TCK)
@@ -64,8 +65,8 @@ run_wrk_measured() {
   run_wrk "$2" "$3"
   t1=$(awk '{print $14 + $15}' "/proc/$1/stat")
   s1=$(awk '/^cpu / {print $5 + $6, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9}' /proc/stat)
-  read -r _ _ answered _ < <(wrk_figures "$3")
-  cpu_us=$(awk -v t=$((t1 - t0)) -v hz="$hz" -v n="$answered" 'BEGIN { printf "%.1f", n ? t * 1e6 / hz / n : 0 }')
+  read -r rps p99 ok bad < <(wrk_figures "$3")
+  cpu_us=$(awk -v t=$((t1 - t0)) -v hz="$hz" -v n="$ok" 'BEGIN { printf "%.1f", n ? t * 1e6 / hz / n : 0 }')
   idle_pct=$(awk -v a="$s0" -v b="$s1" 'BEGIN {
     split(a, x, " "); split(b, y, " "); printf "%.1f", 100 * (y[1] - x[1]) / (y[2] - x[2]) }')
 }
