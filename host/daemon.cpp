@@ -106,7 +106,7 @@ int run_daemon(const std::vector<std::string>& args) {
         Exchange ex(req, resp, order, max_body);
         router.handle(ex);
       },
-      128);
+      128, {"POST /v1/events HTTP/1.1"}, 0);
 
   dispatcher.start();
   if (auto s = server.start(config->listen_host, config->listen_port); !s.ok()) {

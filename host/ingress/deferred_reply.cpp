@@ -39,6 +39,16 @@ void ReplyOrder::await_sent() {
   sent_cv_.wait(lock, [&] { return !outstanding_; });
 }
 
+bool ReplyOrder::outstanding() {
+  std::lock_guard lock(mu_);
+  return outstanding_;
+}
+
+bool ReplyOrder::await_sent_for(std::chrono::microseconds timeout) {
+  std::unique_lock lock(mu_);
+  return sent_cv_.wait_for(lock, timeout, [&] { return !outstanding_; });
+}
+
 std::shared_ptr<DeferredReply> ReplyOrder::defer(const Poco::Net::HTTPResponse& head) {
   {
     std::lock_guard lock(mu_);
@@ -100,12 +110,52 @@ std::string DeferredReply::format_json(int status, const std::string& json) cons
 void DeferredReply::send(std::string bytes) {
   ReplyOrder* order = std::exchange(order_, nullptr);
   if (order == nullptr) throw std::logic_error("a deferred answer was sent twice");
+  if (order->outbox_)
+    order->outbox_->post(*order, std::move(bytes));
+  else
+    order->transmit(std::move(bytes));
+}
+
+void ReplyOrder::transmit(std::string bytes) {
   size_t offset = 0;
-  if (send_now(order->fd_, bytes, offset) == Sent::kWouldBlock) {
-    order->lagging_.finish(*order, bytes.substr(offset));
+  if (send_now(fd_, bytes, offset) == Sent::kWouldBlock) {
+    lagging_.finish(*this, bytes.substr(offset));
     return;
   }
-  order->mark_sent();
+  mark_sent();
+}
+
+void AnswerOutbox::post(ReplyOrder& order, std::string bytes) {
+  {
+    std::lock_guard lock(mu_);
+    if (!closed_) {
+      bool wake = queued_.empty();
+      queued_.emplace_back(&order, std::move(bytes));
+      if (wake) {
+        uint64_t one = 1;
+        (void)!::write(wake_fd_, &one, sizeof one);
+      }
+      return;
+    }
+  }
+  order.transmit(std::move(bytes));
+}
+
+void AnswerOutbox::send_queued() {
+  std::vector<std::pair<ReplyOrder*, std::string>> answers;
+  {
+    std::lock_guard lock(mu_);
+    answers.swap(queued_);
+  }
+  for (auto& [order, bytes] : answers) order->transmit(std::move(bytes));
+}
+
+void AnswerOutbox::close() {
+  {
+    std::lock_guard lock(mu_);
+    closed_ = true;
+  }
+  send_queued();
 }
 
 LaggingReplies::LaggingReplies(std::chrono::milliseconds timeout)

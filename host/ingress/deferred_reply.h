@@ -27,20 +27,48 @@
 namespace crmhost {
 
 class LaggingReplies;
+class ReplyOrder;
+
+// Deferred answers one event loop sends (http_server.cpp): any thread posts, the loop sends, so
+// the thread that learns the outcome (the store's writer) does not pay for the sends.
+// Thread-safe; shared by the loop and the ReplyOrders of its connections.
+class AnswerOutbox {
+ public:
+  // `wake_fd`: an eventfd the loop waits on; written when the first answer is queued.
+  explicit AnswerOutbox(int wake_fd) : wake_fd_(wake_fd) {}
+  // Queues `bytes` for `order`; once closed, sends at once on the caller's thread.
+  void post(ReplyOrder& order, std::string bytes);
+  // The loop's thread: sends everything queued.
+  void send_queued();
+  // Queues nothing more (the loop stops; its wake_fd closes); sends what is queued.
+  void close();
+
+ private:
+  const int wake_fd_;
+  std::mutex mu_;  // guards queued_ and closed_
+  std::vector<std::pair<ReplyOrder*, std::string>> queued_;
+  bool closed_ = false;
+};
 
 // The answers outstanding on one connection (zero or one). Owned by the thread serving the
 // connection; its methods are thread-safe. A DeferredReply uses it until its answer has left (or
 // is given up), which the destructor waits for.
 class ReplyOrder {
  public:
-  // `fd` is the connection's socket, open for the life of this object.
-  ReplyOrder(int fd, LaggingReplies& lagging) : fd_(fd), lagging_(lagging) {}
+  // `fd` is the connection's socket, open for the life of this object. With `outbox`, deferred
+  // answers are sent from its loop; without, from the thread that has them.
+  ReplyOrder(int fd, LaggingReplies& lagging, std::shared_ptr<AnswerOutbox> outbox = nullptr)
+      : fd_(fd), lagging_(lagging), outbox_(std::move(outbox)) {}
   ~ReplyOrder() { await_sent(); }
   ReplyOrder(const ReplyOrder&) = delete;
   ReplyOrder& operator=(const ReplyOrder&) = delete;
 
   // Blocks until no answer is outstanding. The serving thread calls it before reading a request.
   void await_sent();
+  // Whether a deferred answer has not left yet.
+  bool outstanding();
+  // await_sent for at most `timeout`; whether none is outstanding.
+  bool await_sent_for(std::chrono::microseconds timeout);
   // Marks an answer outstanding, prepared from `head` (its version, keep-alive and headers).
   // Requires that none is.
   std::shared_ptr<class DeferredReply> defer(const Poco::Net::HTTPResponse& head);
@@ -48,10 +76,15 @@ class ReplyOrder {
  private:
   friend class DeferredReply;
   friend class LaggingReplies;
+  friend class AnswerOutbox;
   void mark_sent();  // the outstanding answer has left (or cannot): wakes await_sent
+  // Sends the outstanding answer without blocking (LaggingReplies finishes what the socket does
+  // not take now), then marks it sent.
+  void transmit(std::string bytes);
 
   const int fd_;
   LaggingReplies& lagging_;
+  const std::shared_ptr<AnswerOutbox> outbox_;
   std::mutex mu_;  // guards outstanding_
   std::condition_variable sent_cv_;
   bool outstanding_ = false;

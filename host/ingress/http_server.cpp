@@ -1,18 +1,29 @@
 #include "ingress/http_server.h"
 
+#include <Poco/Logger.h>
 #include <Poco/Net/HTTPServerParams.h>
 #include <Poco/Net/HTTPServerRequestImpl.h>
 #include <Poco/Net/HTTPServerResponseImpl.h>
 #include <Poco/Net/HTTPServerSession.h>
 #include <Poco/Net/NetException.h>
 #include <Poco/Net/ServerSocket.h>
-#include <Poco/Net/TCPServerConnectionFactory.h>
+#include <Poco/Net/StreamSocketImpl.h>
+#include <fcntl.h>
 #include <poll.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <mutex>
+#include <optional>
+#include <string_view>
+#include <thread>
+#include <unordered_map>
 #include <unordered_set>
 
 namespace crmhost {
@@ -48,6 +59,16 @@ class HttpServer::Connections {
   bool stopping_ = false;
 };
 
+// What every connection of one server shares.
+struct HttpServer::Serving {
+  Poco::Net::HTTPServerParams::Ptr params;
+  const RequestHandler& handler;
+  const std::vector<std::string>& inline_requests;
+  HttpServer::Connections& connections;
+  LaggingReplies& lagging;
+  Poco::ThreadPool& pool;
+};
+
 namespace {
 
 // Poco's server session, waiting for the next request with one poll(2). Poco's hasMoreRequests()
@@ -59,6 +80,18 @@ class Session final : public Poco::Net::HTTPServerSession {
  public:
   Session(const Poco::Net::StreamSocket& socket, Poco::Net::HTTPServerParams::Ptr params)
       : HTTPServerSession(socket, params), keep_alive_timeout_(params->getKeepAliveTimeout()) {}
+
+  // For a request the event loop has seen waiting: Poco's bookkeeping of the first request
+  // only. False if the connection is not to be kept.
+  bool take_waiting_request() {
+    if (first_) {
+      first_ = false;
+      return hasMoreRequests();
+    }
+    return getKeepAlive() && socket().impl()->initialized();
+  }
+  // Whether Poco read bytes past the request it parsed (the start of a pipelined one).
+  bool holds_bytes() const { return buffered() > 0; }
 
   bool next_request_arrives() {
     if (first_) {
@@ -83,63 +116,50 @@ class Session final : public Poco::Net::HTTPServerSession {
   bool first_ = true;
 };
 
-// What every connection of one server shares.
-struct Serving {
-  Poco::Net::HTTPServerParams::Ptr params;
-  const RequestHandler& handler;
-  HttpServer::Connections& connections;
-  LaggingReplies& lagging;
+using Serving = HttpServer::Serving;
+
+// One client connection, wherever it is served: its socket, Poco's session over it, and the
+// order of its answers. Members are destroyed in reverse: the outstanding answer is waited for
+// before the session and then the socket close.
+struct Link {
+  Link(const Poco::Net::StreamSocket& s, const Serving& serving,
+       std::shared_ptr<AnswerOutbox> outbox)
+      : socket(s),
+        session(socket, serving.params),
+        order(socket.impl()->sockfd(), serving.lagging, std::move(outbox)) {}
+  int fd() const { return socket.impl()->sockfd(); }
+
+  Poco::Net::StreamSocket socket;
+  Session session;
+  ReplyOrder order;
+  std::chrono::steady_clock::time_point last_read{};  // by the event loop
+  bool partial = false;                               // the event loop holds part of a request
 };
 
-// One client connection: Poco's HTTPServerConnection loop, plus the ReplyOrder rules.
-class Connection final : public Poco::Net::TCPServerConnection {
- public:
-  Connection(const Poco::Net::StreamSocket& socket, const Serving& serving)
-      : TCPServerConnection(socket), serving_(serving) {}
-
-  void run() override {
-    Session session(socket(), serving_.params);  // may throw: before the connection is listed
-    if (!serving_.connections.add(&socket())) return;
-    // Destroyed in reverse: the outstanding answer is waited for, then the connection leaves the
-    // list stop() aborts, and only then does the session close the socket; on every way out, an
-    // exception included (Poco's TCPServerConnection::start reports it).
-    struct Listed {
-      HttpServer::Connections& connections;
-      Poco::Net::StreamSocket* socket;
-      ~Listed() { connections.remove(socket); }
-    } listed{serving_.connections, &socket()};
-    ReplyOrder order(socket().impl()->sockfd(), serving_.lagging);
-    serve(session, order);
-  }
-
- private:
-  void serve(Session& session, ReplyOrder& order) {
-    const Poco::Net::HTTPServerParams& params = *serving_.params;
+// Reads one request from `link`'s session and calls the handler; false once the client has
+// closed between requests. Poco's HTTPServerConnection loop body, with the answer possibly left
+// to the ReplyOrder.
+bool serve_request(Link& link, const Serving& serving) {
+  Session& session = link.session;
+  const Poco::Net::HTTPServerParams& params = *serving.params;
+  try {
+    Poco::Net::HTTPServerResponseImpl response(session);
+    Poco::Net::HTTPServerRequestImpl request(response, session,
+                                             Poco::Net::HTTPServerParams::Ptr(serving.params));
+    response.setDate(Poco::Timestamp());
+    response.setVersion(request.getVersion());
+    response.setKeepAlive(params.getKeepAlive() && request.getKeepAlive() &&
+                          session.canKeepAlive());
     const std::string& server = params.getSoftwareVersion();
-    while (session.next_request_arrives()) {
-      order.await_sent();  // the next request is read only once the previous answer has left
-      try {
-        Poco::Net::HTTPServerResponseImpl response(session);
-        Poco::Net::HTTPServerRequestImpl request(response, session, serving_.params);
-        response.setDate(Poco::Timestamp());
-        response.setVersion(request.getVersion());
-        response.setKeepAlive(params.getKeepAlive() && request.getKeepAlive() &&
-                              session.canKeepAlive());
-        if (!server.empty()) response.set("Server", server);
-        if (request.getExpectContinue() && response.getStatus() == Poco::Net::HTTPResponse::HTTP_OK)
-          response.sendContinue();
-        serving_.handler(request, response, order);
-        session.setKeepAlive(params.getKeepAlive() && response.getKeepAlive() &&
-                             session.canKeepAlive());
-      } catch (const Poco::Net::NoMessageException&) {
-        break;  // the client closed between requests
-      } catch (const Poco::Net::MessageException&) {
-        send_bad_request(session);
-      }
-    }
-  }
-
-  static void send_bad_request(Poco::Net::HTTPServerSession& session) {
+    if (!server.empty()) response.set("Server", server);
+    if (request.getExpectContinue() && response.getStatus() == Poco::Net::HTTPResponse::HTTP_OK)
+      response.sendContinue();
+    serving.handler(request, response, link.order);
+    session.setKeepAlive(params.getKeepAlive() && response.getKeepAlive() &&
+                         session.canKeepAlive());
+  } catch (const Poco::Net::NoMessageException&) {
+    return false;
+  } catch (const Poco::Net::MessageException&) {
     Poco::Net::HTTPServerResponseImpl response(session);
     response.setVersion(Poco::Net::HTTPMessage::HTTP_1_1);
     response.setStatusAndReason(Poco::Net::HTTPResponse::HTTP_BAD_REQUEST);
@@ -147,40 +167,361 @@ class Connection final : public Poco::Net::TCPServerConnection {
     response.send();
     session.setKeepAlive(false);
   }
+  return true;
+}
 
-  Serving serving_;
-};
-
-class ConnectionFactory final : public Poco::Net::TCPServerConnectionFactory {
+// A connection served by a pool thread from here on, reading with blocking calls: for what the
+// event loop leaves (see http_server.h). Deletes itself when the connection ends.
+class ThreadServing final : public Poco::Runnable {
  public:
-  explicit ConnectionFactory(Serving serving) : serving_(std::move(serving)) {}
+  ThreadServing(std::unique_ptr<Link> link, const Serving& serving)
+      : link_(std::move(link)), serving_(serving) {}
 
-  Poco::Net::TCPServerConnection* createConnection(const Poco::Net::StreamSocket& socket) override {
-    return new Connection(socket, serving_);
+  void run() override {
+    std::unique_ptr<ThreadServing> self(this);
+    pthread_setname_np(pthread_self(), "crmh-conn");  // else it keeps its creator's name
+    if (serving_.connections.add(&link_->socket)) {
+      try {
+        while (link_->session.next_request_arrives()) {
+          link_->order.await_sent();  // the next request is read once the previous answer left
+          if (!serve_request(*link_, serving_)) break;
+        }
+      } catch (const Poco::Exception& e) {
+        Poco::Logger::get("crmhost.http").debug("connection ended: " + e.displayText());
+      }
+      serving_.connections.remove(&link_->socket);
+    }
+    link_.reset();  // waits for the outstanding answer, then closes
   }
 
  private:
+  std::unique_ptr<Link> link_;
   Serving serving_;
 };
 
+// Hands `link` to a pool thread; its socket blocks again. Without a free thread the connection
+// is closed (after its outstanding answer).
+void serve_on_thread(std::unique_ptr<Link> link, const Serving& serving) {
+  int flags = ::fcntl(link->fd(), F_GETFL);
+  if (flags >= 0) ::fcntl(link->fd(), F_SETFL, flags & ~O_NONBLOCK);
+  auto* task = new ThreadServing(std::move(link), serving);
+  try {
+    serving.pool.start(*task);
+  } catch (const Poco::Exception& e) {
+    Poco::Logger::get("crmhost.http").warning("closing a connection: " + e.displayText());
+    delete task;
+  }
+}
+
+enum class Waiting { kPart, kInline, kElsewhere };
+
+bool same_name(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(a[i])) != b[i]) return false;
+  return true;
+}
+
+// What the bytes waiting on a connection are: part of a request, exactly one whole request the
+// event loop may serve (its request line is one of `inline_requests`, a Content-Length body, no
+// Transfer-Encoding or Expect, nothing after it), or anything else, which a thread serves with
+// Poco's full handling. In doubt, kElsewhere: Poco's parser has the last word either way.
+Waiting classify(std::string_view bytes, size_t capacity,
+                 const std::vector<std::string>& inline_requests) {
+  bool line_may_match = false;
+  for (const auto& line : inline_requests) {
+    size_t n = std::min(bytes.size(), line.size() + 2);
+    if ((line + "\r\n").compare(0, n, bytes.substr(0, n)) == 0) line_may_match = true;
+  }
+  if (!line_may_match) return Waiting::kElsewhere;
+  size_t head_end = bytes.find("\r\n\r\n");
+  if (head_end == std::string_view::npos)
+    return bytes.size() < capacity ? Waiting::kPart : Waiting::kElsewhere;
+  std::string_view fields = bytes.substr(0, head_end + 2);
+  fields.remove_prefix(fields.find("\r\n") + 2);
+  std::optional<size_t> length;
+  while (!fields.empty()) {
+    size_t eol = fields.find("\r\n");
+    std::string_view field = fields.substr(0, eol);
+    fields.remove_prefix(eol + 2);
+    size_t colon = field.find(':');
+    if (colon == std::string_view::npos || colon == 0 || field[0] == ' ' || field[0] == '\t')
+      return Waiting::kElsewhere;
+    std::string_view name = field.substr(0, colon);
+    if (same_name(name, "transfer-encoding") || same_name(name, "expect"))
+      return Waiting::kElsewhere;
+    if (!same_name(name, "content-length")) continue;
+    std::string_view value = field.substr(colon + 1);
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
+      value.remove_prefix(1);
+    while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
+    if (length || value.empty() || value.size() > 9) return Waiting::kElsewhere;
+    size_t n = 0;
+    for (char c : value) {
+      if (c < '0' || c > '9') return Waiting::kElsewhere;
+      n = n * 10 + static_cast<size_t>(c - '0');
+    }
+    length = n;
+  }
+  if (!length) return Waiting::kElsewhere;
+  size_t whole = head_end + 4 + *length;
+  if (whole > capacity) return Waiting::kElsewhere;
+  if (whole > bytes.size()) return Waiting::kPart;
+  return whole == bytes.size() ? Waiting::kInline : Waiting::kElsewhere;  // more: pipelined
+}
+
 }  // namespace
 
-HttpServer::HttpServer(RequestHandler handler, int max_threads)
-    : handler_(std::move(handler)), max_threads_(max_threads) {}
+// One epoll loop thread: accepts on the shared listening socket and serves the requests it may
+// (see classify) on its own thread, without a thread switch per request; hands every other
+// connection to a pool thread for good. Its links are touched by this thread only.
+class HttpServer::EventLoop {
+ public:
+  // `loops`: every loop of the server (this one included), among which accepted connections
+  // are dealt in turn; `next` counts them out.
+  EventLoop(int listen_fd, const Serving& serving, int index,
+            const std::vector<std::unique_ptr<EventLoop>>& loops, std::atomic<size_t>& next)
+      : listen_fd_(listen_fd), serving_(serving), index_(index), loops_(loops), next_(next) {
+    epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
+    wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    answers_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    adopt_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (epoll_fd_ < 0 || wake_fd_ < 0 || answers_fd_ < 0 || adopt_fd_ < 0)
+      throw Poco::IOException("epoll or eventfd", errno);
+    outbox_ = std::make_shared<AnswerOutbox>(answers_fd_);
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLEXCLUSIVE;
+    ev.data.fd = listen_fd_;
+    ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listen_fd_, &ev);
+    ev.events = EPOLLIN;
+    ev.data.fd = wake_fd_;
+    ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev);
+    ev.data.fd = answers_fd_;
+    ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, answers_fd_, &ev);
+    ev.data.fd = adopt_fd_;
+    ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, adopt_fd_, &ev);
+  }
+  ~EventLoop() {
+    stop();
+    ::close(adopt_fd_);
+    ::close(answers_fd_);
+    ::close(wake_fd_);
+    ::close(epoll_fd_);
+  }
+
+  void start() {
+    thread_ = std::thread([this] { run(); });
+  }
+  // Closes this loop's connections (each once its answer has left) and joins its thread.
+  void stop() {
+    if (!thread_.joinable()) return;
+    uint64_t one = 1;
+    (void)!::write(wake_fd_, &one, sizeof one);
+    thread_.join();
+  }
+  // Any thread: serve the accepted connection `fd` on this loop.
+  void adopt(int fd) {
+    {
+      std::lock_guard lock(adopted_mu_);
+      if (!stopped_) {
+        adopted_.push_back(fd);
+        uint64_t one = 1;
+        (void)!::write(adopt_fd_, &one, sizeof one);
+        return;
+      }
+    }
+    ::close(fd);
+  }
+
+ private:
+  static constexpr size_t kPeekCapacity = 64 * 1024;
+  static constexpr std::chrono::milliseconds kAnswerLeaving{1};
+
+  void run() {
+    std::string name = "crmh-http-" + std::to_string(index_);
+    pthread_setname_np(pthread_self(), name.c_str());
+    std::vector<char> peeked(kPeekCapacity);
+    epoll_event events[64];
+    auto next_sweep = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+    for (;;) {
+      int n = ::epoll_wait(epoll_fd_, events, 64, 1000);
+      for (int i = 0; i < n; ++i) {
+        int fd = events[i].data.fd;
+        if (fd == wake_fd_) return close_all();
+        if (fd == answers_fd_) {
+          uint64_t count;
+          (void)!::read(answers_fd_, &count, sizeof count);
+          outbox_->send_queued();
+        } else if (fd == adopt_fd_) {
+          uint64_t count;
+          (void)!::read(adopt_fd_, &count, sizeof count);
+          std::vector<int> fds;
+          {
+            std::lock_guard lock(adopted_mu_);
+            fds.swap(adopted_);
+          }
+          for (int adopted : fds) add(adopted);
+        } else if (fd == listen_fd_) {
+          accept_all();
+        } else if (auto it = links_.find(fd); it != links_.end()) {
+          readable(it, events[i].events, peeked);
+        }
+      }
+      auto now = std::chrono::steady_clock::now();
+      if (now >= next_sweep) {
+        sweep(now);
+        next_sweep = now + std::chrono::seconds(1);
+      }
+    }
+  }
+
+  // Deals the waiting connections out to the loops in turn, this one included.
+  void accept_all() {
+    for (;;) {
+      int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (fd < 0) return;  // none left (EAGAIN), or another loop took it
+      EventLoop* to = loops_[next_++ % loops_.size()].get();
+      if (to == this)
+        add(fd);
+      else
+        to->adopt(fd);
+    }
+  }
+
+  void add(int fd) {
+    std::unique_ptr<Link> link;
+    try {
+      link = std::make_unique<Link>(Poco::Net::StreamSocket(new Poco::Net::StreamSocketImpl(fd)),
+                                    serving_, outbox_);
+    } catch (const Poco::Exception& e) {
+      Poco::Logger::get("crmhost.http").warning("dropping a connection: " + e.displayText());
+      return;
+    }
+    link->last_read = std::chrono::steady_clock::now();
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLRDHUP | EPOLLET;
+    ev.data.fd = fd;
+    if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) return;
+    links_.emplace(fd, std::move(link));
+  }
+
+  using Links = std::unordered_map<int, std::unique_ptr<Link>>;
+
+  void readable(Links::iterator it, uint32_t events, std::vector<char>& peeked) {
+    Link& link = *it->second;
+    link.last_read = std::chrono::steady_clock::now();
+    ssize_t n = ::recv(link.fd(), peeked.data(), peeked.size(), MSG_PEEK);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+    // Closed, failed, or more while an answer is outstanding: a thread finishes the connection,
+    // in order. The answer is usually just leaving (the client has it and sent the next request
+    // before the writer marked it sent); one that is not is a pipelined request.
+    Waiting waiting = n <= 0 || !link.order.await_sent_for(kAnswerLeaving)
+                          ? Waiting::kElsewhere
+                          : classify({peeked.data(), static_cast<size_t>(n)}, peeked.size(),
+                                     serving_.inline_requests);
+    link.partial = waiting == Waiting::kPart;
+    if (waiting == Waiting::kPart) {
+      // The rest of a request from a client that has stopped sending will never come.
+      if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) close(it);
+      return;
+    }
+    if (waiting == Waiting::kInline) {
+      bool open = false;
+      try {
+        open = link.session.take_waiting_request() && serve_request(link, serving_) &&
+               link.session.getKeepAlive() && !link.session.holds_bytes();
+      } catch (const Poco::Exception& e) {  // the socket failed under Poco: the connection ends
+        Poco::Logger::get("crmhost.http").debug("connection ended: " + e.displayText());
+        ::shutdown(link.fd(), SHUT_RDWR);
+      }
+      if (open) return;
+    }
+    hand_off(it);
+  }
+
+  // Closes a connection without an outstanding answer.
+  void close(Links::iterator it) {
+    ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, it->first, nullptr);
+    links_.erase(it);
+  }
+
+  // The link leaves this loop: to a thread, which serves what is left and closes it.
+  void hand_off(Links::iterator it) {
+    ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, it->first, nullptr);
+    std::unique_ptr<Link> link = std::move(it->second);
+    links_.erase(it);
+    serve_on_thread(std::move(link), serving_);
+  }
+
+  // Closes connections idle past the keep-alive timeout, or holding part of a request past the
+  // request timeout; an outstanding answer still leaves first (on a thread).
+  void sweep(std::chrono::steady_clock::time_point now) {
+    const auto idle =
+        std::chrono::microseconds(serving_.params->getKeepAliveTimeout().totalMicroseconds());
+    const auto reading =
+        std::chrono::microseconds(serving_.params->getTimeout().totalMicroseconds());
+    for (auto it = links_.begin(); it != links_.end();) {
+      Link& link = *it->second;
+      if (now - link.last_read < (link.partial ? reading : idle) || link.order.outstanding()) {
+        ++it;
+        continue;
+      }
+      close(it++);
+    }
+  }
+
+  // Stopping: every connection is shut down; each closes once its outstanding answer has left.
+  void close_all() {
+    {
+      std::lock_guard lock(adopted_mu_);
+      stopped_ = true;
+      for (int fd : adopted_) ::close(fd);
+      adopted_.clear();
+    }
+    outbox_->close();  // from here answers are sent by whoever has them
+    for (auto& [fd, link] : links_) ::shutdown(fd, SHUT_RDWR);
+    links_.clear();
+  }
+
+  const int listen_fd_;
+  Serving serving_;
+  const int index_;
+  int epoll_fd_ = -1;
+  int wake_fd_ = -1;     // written once: stop
+  int answers_fd_ = -1;  // the outbox has answers to send
+  int adopt_fd_ = -1;    // adopted_ has connections
+  const std::vector<std::unique_ptr<EventLoop>>& loops_;
+  std::atomic<size_t>& next_;
+  std::mutex adopted_mu_;  // guards adopted_ and stopped_
+  std::vector<int> adopted_;
+  bool stopped_ = false;
+  std::shared_ptr<AnswerOutbox> outbox_;
+  Links links_;
+  std::thread thread_;
+};
+
+HttpServer::HttpServer(RequestHandler handler, int max_threads,
+                       std::vector<std::string> inline_requests, int event_loops)
+    : handler_(std::move(handler)),
+      max_threads_(max_threads),
+      inline_requests_(std::move(inline_requests)),
+      event_loops_(event_loops > 0
+                       ? event_loops
+                       : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))) {}
 
 HttpServer::~HttpServer() { stop(); }
 
 Status HttpServer::start(const std::string& host, uint16_t port) {
   try {
-    Poco::Net::ServerSocket socket;
+    auto socket = std::make_unique<Poco::Net::ServerSocket>();
     // SO_REUSEADDR for quick restarts, never SO_REUSEPORT: a second crmhost must not share the
     // port.
-    socket.bind(Poco::Net::SocketAddress(host, port), /*reuseAddress=*/true, /*reusePort=*/false);
-    socket.listen(1024);
-    port_ = socket.address().port();
+    socket->bind(Poco::Net::SocketAddress(host, port), /*reuseAddress=*/true, /*reusePort=*/false);
+    socket->listen(1024);
+    socket->setBlocking(false);  // the event loops accept until none is left
+    port_ = socket->address().port();
     Poco::Net::HTTPServerParams::Ptr params = new Poco::Net::HTTPServerParams;
     params->setMaxThreads(max_threads_);
-    params->setMaxQueued(4096);
     params->setKeepAlive(true);
     params->setMaxKeepAliveRequests(0);                  // unlimited
     params->setKeepAliveTimeout(Poco::Timespan(15, 0));  // idle between requests
@@ -190,23 +531,27 @@ Status HttpServer::start(const std::string& host, uint16_t port) {
     lagging_ = std::make_unique<LaggingReplies>(
         std::chrono::milliseconds(params->getTimeout().totalMilliseconds()));
     connections_ = std::make_unique<Connections>();
-    server_ = std::make_unique<Poco::Net::TCPServer>(
-        new ConnectionFactory({params, handler_, *connections_, *lagging_}), *pool_, socket,
-        params);
-    server_->start();
+    serving_ = std::make_unique<Serving>(
+        Serving{params, handler_, inline_requests_, *connections_, *lagging_, *pool_});
+    listen_socket_ = std::move(socket);
+    for (int i = 0; i < event_loops_; ++i)
+      loops_.push_back(std::make_unique<EventLoop>(listen_socket_->impl()->sockfd(), *serving_, i,
+                                                   loops_, next_loop_));
+    for (auto& loop : loops_) loop->start();
   } catch (const Poco::Exception& e) {
+    stop();
     return Error{"cannot listen on " + host + ":" + std::to_string(port) + ": " + e.displayText()};
   }
   return ok_status();
 }
 
 void HttpServer::stop() {
-  if (server_) {
-    server_->stop();  // no new connections
-    connections_->abort_all();
-  }
+  for (auto& loop : loops_) loop->stop();  // no new connections; theirs closed once answered
+  loops_.clear();
+  if (connections_) connections_->abort_all();
   if (pool_) pool_->joinAll();  // every connection has finished, its answers sent or abandoned
-  server_.reset();
+  listen_socket_.reset();
+  serving_.reset();
   connections_.reset();
   lagging_.reset();
   pool_.reset();
