@@ -1,5 +1,7 @@
 #include "ingress/http_server.h"
 
+#include <Poco/DateTimeFormat.h>
+#include <Poco/DateTimeFormatter.h>
 #include <Poco/Logger.h>
 #include <Poco/Net/HTTPServerParams.h>
 #include <Poco/Net/HTTPServerRequestImpl.h>
@@ -19,12 +21,16 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <cstring>
+#include <ctime>
 #include <mutex>
 #include <optional>
 #include <string_view>
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
+
+#include "ingress/buffered_http.h"
 
 namespace crmhost {
 
@@ -71,6 +77,36 @@ struct HttpServer::Serving {
 
 namespace {
 
+// A connection's socket that first gives back the bytes an event loop already read from it,
+// for Poco's session to parse when the connection moves to a thread. Thread-compatible: the loop
+// sets the bytes before the move, the thread reads them after.
+class PrereadSocketImpl final : public Poco::Net::StreamSocketImpl {
+ public:
+  explicit PrereadSocketImpl(poco_socket_t fd) : StreamSocketImpl(fd) {}
+
+  void give_back(std::string bytes) {
+    preread_ = std::move(bytes);
+    offset_ = 0;
+  }
+  bool holds_bytes() const { return offset_ < preread_.size(); }
+
+  int receiveBytes(void* buffer, int length, int flags = 0) override {
+    if (!holds_bytes() || length <= 0) return StreamSocketImpl::receiveBytes(buffer, length, flags);
+    size_t n = std::min(preread_.size() - offset_, static_cast<size_t>(length));
+    std::memcpy(buffer, preread_.data() + offset_, n);
+    offset_ += n;
+    return static_cast<int>(n);
+  }
+  bool poll(const Poco::Timespan& timeout, int mode) override {
+    if ((mode & SELECT_READ) != 0 && holds_bytes()) return true;
+    return StreamSocketImpl::poll(timeout, mode);
+  }
+
+ private:
+  std::string preread_;
+  size_t offset_ = 0;
+};
+
 // Poco's server session, waiting for the next request with one poll(2). Poco's hasMoreRequests()
 // polls through an epoll set it creates and closes on every call: four system calls per request
 // instead of one. The first request still goes through hasMoreRequests(), which also starts its
@@ -78,20 +114,11 @@ namespace {
 // keep-alive timeout, and no wait at all for bytes already buffered (a pipelined request).
 class Session final : public Poco::Net::HTTPServerSession {
  public:
-  Session(const Poco::Net::StreamSocket& socket, Poco::Net::HTTPServerParams::Ptr params)
-      : HTTPServerSession(socket, params), keep_alive_timeout_(params->getKeepAliveTimeout()) {}
-
-  // For a request the event loop has seen waiting: Poco's bookkeeping of the first request
-  // only. False if the connection is not to be kept.
-  bool take_waiting_request() {
-    if (first_) {
-      first_ = false;
-      return hasMoreRequests();
-    }
-    return getKeepAlive() && socket().impl()->initialized();
-  }
-  // Whether Poco read bytes past the request it parsed (the start of a pipelined one).
-  bool holds_bytes() const { return buffered() > 0; }
+  Session(const Poco::Net::StreamSocket& socket, Poco::Net::HTTPServerParams::Ptr params,
+          const PrereadSocketImpl& preread)
+      : HTTPServerSession(socket, params),
+        keep_alive_timeout_(params->getKeepAliveTimeout()),
+        preread_(preread) {}
 
   bool next_request_arrives() {
     if (first_) {
@@ -99,7 +126,7 @@ class Session final : public Poco::Net::HTTPServerSession {
       return hasMoreRequests();
     }
     if (!getKeepAlive() || !socket().impl()->initialized()) return false;
-    if (buffered() > 0) return true;
+    if (buffered() > 0 || preread_.holds_bytes()) return true;
     pollfd p{socket().impl()->sockfd(), POLLIN, 0};
     auto deadline = std::chrono::steady_clock::now() +
                     std::chrono::microseconds(keep_alive_timeout_.totalMicroseconds());
@@ -113,27 +140,44 @@ class Session final : public Poco::Net::HTTPServerSession {
 
  private:
   const Poco::Timespan keep_alive_timeout_;
+  const PrereadSocketImpl& preread_;
   bool first_ = true;
 };
 
 using Serving = HttpServer::Serving;
 
+// Sets the Date header; formatted once a second per thread rather than for every answer.
+void set_date(Poco::Net::HTTPResponse& response) {
+  thread_local std::time_t formatted_second = -1;
+  thread_local std::string formatted;
+  const std::time_t now = std::time(nullptr);
+  if (now != formatted_second) {
+    formatted_second = now;
+    formatted = Poco::DateTimeFormatter::format(Poco::Timestamp::fromEpochTime(now),
+                                                Poco::DateTimeFormat::HTTP_FORMAT);
+  }
+  response.set("Date", formatted);
+}
+
 // One client connection, wherever it is served: its socket, Poco's session over it, and the
 // order of its answers. Members are destroyed in reverse: the outstanding answer is waited for
 // before the session and then the socket close.
 struct Link {
-  Link(const Poco::Net::StreamSocket& s, const Serving& serving,
-       std::shared_ptr<AnswerOutbox> outbox)
-      : socket(s),
-        session(socket, serving.params),
-        order(socket.impl()->sockfd(), serving.lagging, std::move(outbox)) {}
+  // Takes `fd`, an accepted connection.
+  Link(int fd, const Serving& serving, std::shared_ptr<AnswerOutbox> outbox)
+      : preread(new PrereadSocketImpl(fd)),
+        socket(preread),
+        session(socket, serving.params, *preread),
+        order(fd, serving.lagging, std::move(outbox)) {}
   int fd() const { return socket.impl()->sockfd(); }
 
+  PrereadSocketImpl* preread;  // owned by `socket`
   Poco::Net::StreamSocket socket;
   Session session;
   ReplyOrder order;
-  std::chrono::steady_clock::time_point last_read{};  // by the event loop
-  bool partial = false;                               // the event loop holds part of a request
+  // The event loop's: what it has read and not yet served, and when it last read.
+  std::string unserved;
+  std::chrono::steady_clock::time_point last_read{};
 };
 
 // Reads one request from `link`'s session and calls the handler; false once the client has
@@ -146,7 +190,7 @@ bool serve_request(Link& link, const Serving& serving) {
     Poco::Net::HTTPServerResponseImpl response(session);
     Poco::Net::HTTPServerRequestImpl request(response, session,
                                              Poco::Net::HTTPServerParams::Ptr(serving.params));
-    response.setDate(Poco::Timestamp());
+    set_date(response);
     response.setVersion(request.getVersion());
     response.setKeepAlive(params.getKeepAlive() && request.getKeepAlive() &&
                           session.canKeepAlive());
@@ -174,13 +218,14 @@ bool serve_request(Link& link, const Serving& serving) {
 // event loop leaves (see http_server.h). Deletes itself when the connection ends.
 class ThreadServing final : public Poco::Runnable {
  public:
-  ThreadServing(std::unique_ptr<Link> link, const Serving& serving)
-      : link_(std::move(link)), serving_(serving) {}
+  // `serve`: false for a connection that closes once its outstanding answer has left.
+  ThreadServing(std::unique_ptr<Link> link, const Serving& serving, bool serve)
+      : link_(std::move(link)), serving_(serving), serve_(serve) {}
 
   void run() override {
     std::unique_ptr<ThreadServing> self(this);
     pthread_setname_np(pthread_self(), "crmh-conn");  // else it keeps its creator's name
-    if (serving_.connections.add(&link_->socket)) {
+    if (serve_ && serving_.connections.add(&link_->socket)) {
       try {
         while (link_->session.next_request_arrives()) {
           link_->order.await_sent();  // the next request is read once the previous answer left
@@ -197,14 +242,16 @@ class ThreadServing final : public Poco::Runnable {
  private:
   std::unique_ptr<Link> link_;
   Serving serving_;
+  bool serve_;
 };
 
-// Hands `link` to a pool thread; its socket blocks again. Without a free thread the connection
-// is closed (after its outstanding answer).
-void serve_on_thread(std::unique_ptr<Link> link, const Serving& serving) {
+// Hands `link` to a pool thread, with what the loop read and did not serve; its socket blocks
+// again. Without a free thread the connection is closed (after its outstanding answer).
+void serve_on_thread(std::unique_ptr<Link> link, const Serving& serving, bool serve) {
   int flags = ::fcntl(link->fd(), F_GETFL);
   if (flags >= 0) ::fcntl(link->fd(), F_SETFL, flags & ~O_NONBLOCK);
-  auto* task = new ThreadServing(std::move(link), serving);
+  link->preread->give_back(std::move(link->unserved));
+  auto* task = new ThreadServing(std::move(link), serving, serve);
   try {
     serving.pool.start(*task);
   } catch (const Poco::Exception& e) {
@@ -222,16 +269,21 @@ bool same_name(std::string_view a, std::string_view b) {
   return true;
 }
 
-// What the bytes waiting on a connection are: part of a request, exactly one whole request the
-// event loop may serve (its request line is one of `inline_requests`, a Content-Length body, no
-// Transfer-Encoding or Expect, nothing after it), or anything else, which a thread serves with
-// Poco's full handling. In doubt, kElsewhere: Poco's parser has the last word either way.
+// What the bytes a connection has sent and the loop not yet served start with: part of a request,
+// a whole request the event loop may serve itself (its request line is one of `inline_requests`,
+// one Content-Length, no Transfer-Encoding or Expect, at most `capacity` bytes) or anything else,
+// which a thread serves with Poco's full handling. In doubt, kElsewhere: Poco's parser has the
+// last word either way. For kInline, sets where the body starts and where the request ends.
 Waiting classify(std::string_view bytes, size_t capacity,
-                 const std::vector<std::string>& inline_requests) {
+                 const std::vector<std::string>& inline_requests, size_t* body_start,
+                 size_t* whole_end) {
   bool line_may_match = false;
   for (const auto& line : inline_requests) {
-    size_t n = std::min(bytes.size(), line.size() + 2);
-    if ((line + "\r\n").compare(0, n, bytes.substr(0, n)) == 0) line_may_match = true;
+    std::string_view first = bytes.substr(0, std::min(bytes.size(), line.size()));
+    std::string_view eol =
+        bytes.substr(first.size(), std::min<size_t>(bytes.size() - first.size(), 2));
+    line_may_match = line_may_match || (line.compare(0, first.size(), first) == 0 &&
+                                        std::string_view("\r\n", eol.size()) == eol);
   }
   if (!line_may_match) return Waiting::kElsewhere;
   size_t head_end = bytes.find("\r\n\r\n");
@@ -267,7 +319,9 @@ Waiting classify(std::string_view bytes, size_t capacity,
   size_t whole = head_end + 4 + *length;
   if (whole > capacity) return Waiting::kElsewhere;
   if (whole > bytes.size()) return Waiting::kPart;
-  return whole == bytes.size() ? Waiting::kInline : Waiting::kElsewhere;  // more: pipelined
+  *body_start = head_end + 4;
+  *whole_end = whole;
+  return Waiting::kInline;
 }
 
 }  // namespace
@@ -334,13 +388,14 @@ class HttpServer::EventLoop {
   }
 
  private:
-  static constexpr size_t kPeekCapacity = 64 * 1024;
+  // Requests longer than this go to a thread.
+  static constexpr size_t kReadCapacity = 64 * 1024;
   static constexpr std::chrono::milliseconds kAnswerLeaving{1};
 
   void run() {
     std::string name = "crmh-http-" + std::to_string(index_);
     pthread_setname_np(pthread_self(), name.c_str());
-    std::vector<char> peeked(kPeekCapacity);
+    std::vector<char> buffer(kReadCapacity);
     epoll_event events[64];
     auto next_sweep = std::chrono::steady_clock::now() + std::chrono::seconds(1);
     for (;;) {
@@ -364,7 +419,7 @@ class HttpServer::EventLoop {
         } else if (fd == listen_fd_) {
           accept_all();
         } else if (auto it = links_.find(fd); it != links_.end()) {
-          readable(it, events[i].events, peeked);
+          readable(it, buffer);
         }
       }
       auto now = std::chrono::steady_clock::now();
@@ -391,15 +446,14 @@ class HttpServer::EventLoop {
   void add(int fd) {
     std::unique_ptr<Link> link;
     try {
-      link = std::make_unique<Link>(Poco::Net::StreamSocket(new Poco::Net::StreamSocketImpl(fd)),
-                                    serving_, outbox_);
+      link = std::make_unique<Link>(fd, serving_, outbox_);
     } catch (const Poco::Exception& e) {
       Poco::Logger::get("crmhost.http").warning("dropping a connection: " + e.displayText());
       return;
     }
     link->last_read = std::chrono::steady_clock::now();
     epoll_event ev{};
-    ev.events = EPOLLIN | EPOLLRDHUP | EPOLLET;
+    ev.events = EPOLLIN | EPOLLRDHUP;  // level-triggered: one read per wake-up is enough
     ev.data.fd = fd;
     if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) return;
     links_.emplace(fd, std::move(link));
@@ -407,36 +461,48 @@ class HttpServer::EventLoop {
 
   using Links = std::unordered_map<int, std::unique_ptr<Link>>;
 
-  void readable(Links::iterator it, uint32_t events, std::vector<char>& peeked) {
+  void readable(Links::iterator it, std::vector<char>& buffer) {
     Link& link = *it->second;
     link.last_read = std::chrono::steady_clock::now();
-    ssize_t n = ::recv(link.fd(), peeked.data(), peeked.size(), MSG_PEEK);
+    // More while an answer is outstanding: usually that answer is just leaving (the client has
+    // it and sent the next request before the writer marked it sent); if not, the request is
+    // pipelined, and a thread serves the connection on, in order.
+    if (!link.order.await_sent_for(kAnswerLeaving)) return hand_off(it, true);
+    ssize_t n = ::recv(link.fd(), buffer.data(), buffer.size(), 0);
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
-    // Closed, failed, or more while an answer is outstanding: a thread finishes the connection,
-    // in order. The answer is usually just leaving (the client has it and sent the next request
-    // before the writer marked it sent); one that is not is a pipelined request.
-    Waiting waiting = n <= 0 || !link.order.await_sent_for(kAnswerLeaving)
-                          ? Waiting::kElsewhere
-                          : classify({peeked.data(), static_cast<size_t>(n)}, peeked.size(),
-                                     serving_.inline_requests);
-    link.partial = waiting == Waiting::kPart;
-    if (waiting == Waiting::kPart) {
-      // The rest of a request from a client that has stopped sending will never come.
-      if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) close(it);
-      return;
+    if (n <= 0) return close(it);  // closed or failed, nothing outstanding
+    link.unserved.append(buffer.data(), static_cast<size_t>(n));
+    size_t body_start = 0, whole = 0;
+    switch (classify(link.unserved, kReadCapacity, serving_.inline_requests, &body_start, &whole)) {
+      case Waiting::kPart:
+        return;
+      case Waiting::kElsewhere:
+        return hand_off(it, true);
+      case Waiting::kInline:
+        break;
     }
-    if (waiting == Waiting::kInline) {
-      bool open = false;
-      try {
-        open = link.session.take_waiting_request() && serve_request(link, serving_) &&
-               link.session.getKeepAlive() && !link.session.holds_bytes();
-      } catch (const Poco::Exception& e) {  // the socket failed under Poco: the connection ends
-        Poco::Logger::get("crmhost.http").debug("connection ended: " + e.displayText());
-        ::shutdown(link.fd(), SHUT_RDWR);
-      }
-      if (open) return;
+    const std::string_view bytes(link.unserved);
+    BufferedResponse response;
+    std::optional<BufferedRequest> request;
+    try {
+      request.emplace(bytes.substr(0, body_start), bytes.substr(body_start, whole - body_start),
+                      response, *serving_.params, link.socket);
+    } catch (const Poco::Exception&) {
+      return hand_off(it, true);  // Poco's parser refuses it: the thread's answers 400
     }
-    hand_off(it);
+    const Poco::Net::HTTPServerParams& params = *serving_.params;
+    set_date(response);
+    response.setVersion(request->getVersion());
+    response.setKeepAlive(params.getKeepAlive() && request->getKeepAlive());
+    const std::string& server = params.getSoftwareVersion();
+    if (!server.empty()) response.set("Server", server);
+    serving_.handler(*request, response, link.order);
+    if (response.sent()) link.order.defer(response)->send(response.take_bytes());
+    bool keep = response.getKeepAlive() && (response.sent() || link.order.outstanding());
+    request.reset();
+    link.unserved.erase(0, whole);
+    if (!keep) return hand_off(it, false);           // closes once the answer has left
+    if (!link.unserved.empty()) hand_off(it, true);  // pipelined behind an outstanding answer
   }
 
   // Closes a connection without an outstanding answer.
@@ -445,12 +511,13 @@ class HttpServer::EventLoop {
     links_.erase(it);
   }
 
-  // The link leaves this loop: to a thread, which serves what is left and closes it.
-  void hand_off(Links::iterator it) {
+  // The link leaves this loop for a thread, which serves what is left (`serve`) or only waits
+  // for the outstanding answer, then closes it.
+  void hand_off(Links::iterator it, bool serve) {
     ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, it->first, nullptr);
     std::unique_ptr<Link> link = std::move(it->second);
     links_.erase(it);
-    serve_on_thread(std::move(link), serving_);
+    serve_on_thread(std::move(link), serving_, serve);
   }
 
   // Closes connections idle past the keep-alive timeout, or holding part of a request past the
@@ -462,7 +529,8 @@ class HttpServer::EventLoop {
         std::chrono::microseconds(serving_.params->getTimeout().totalMicroseconds());
     for (auto it = links_.begin(); it != links_.end();) {
       Link& link = *it->second;
-      if (now - link.last_read < (link.partial ? reading : idle) || link.order.outstanding()) {
+      if (now - link.last_read < (link.unserved.empty() ? idle : reading) ||
+          link.order.outstanding()) {
         ++it;
         continue;
       }
