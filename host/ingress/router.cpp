@@ -2,7 +2,6 @@
 
 #include <Poco/Logger.h>
 #include <Poco/URI.h>
-
 #include <openssl/crypto.h>
 
 #include "common/ids.h"
@@ -26,6 +25,19 @@ bool same_hash(const std::string& a, const std::string& b) {
   return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
+// sha256_hex(key), remembered for the last key this thread hashed: a connection sends the same
+// key with every request. Compared in constant time, so how long the comparison takes says
+// nothing of the remembered key (which may be another tenant's).
+const std::string& key_hash(std::string_view key) {
+  thread_local std::string last_key, last_hash;
+  if (last_key.size() != key.size() || last_hash.empty() ||
+      CRYPTO_memcmp(last_key.data(), key.data(), key.size()) != 0) {
+    last_key.assign(key);
+    last_hash = sha256_hex(last_key);
+  }
+  return last_hash;
+}
+
 }  // namespace
 
 Router::Router(Services& services) : services_(services) {
@@ -44,11 +56,12 @@ bool Router::authenticate(Exchange& ex, Access access) const {
   const std::string prefix = "Bearer ";
   if (auth.size() <= prefix.size() || auth.compare(0, prefix.size(), prefix) != 0) {
     ex.response.set("WWW-Authenticate", "Bearer");
-    ex.send_problem({401, "unauthorized", "an Authorization: Bearer <api key> header is required", ""});
+    ex.send_problem(
+        {401, "unauthorized", "an Authorization: Bearer <api key> header is required", ""});
     return false;
   }
   // Keys are stored only as hashes; the map lookup is on the hash, never on the key.
-  std::string hash = sha256_hex(auth.substr(prefix.size()));
+  const std::string& hash = key_hash(std::string_view(auth).substr(prefix.size()));
   if (auto it = tenants_by_key_hash_.find(hash); it != tenants_by_key_hash_.end()) {
     ex.caller.tenant = it->second;
   } else if (!services_.config.admin_key_hash.empty() &&
@@ -103,7 +116,8 @@ void Router::handle(Exchange& ex) const {
     try {
       route.endpoint(ex, services_);
     } catch (const std::exception& e) {
-      Poco::Logger::get("crmhost.ingress").error(ex.request.getMethod() + " " + path + ": " + e.what());
+      Poco::Logger::get("crmhost.ingress")
+          .error(ex.request.getMethod() + " " + path + ": " + e.what());
       if (!ex.answered())
         ex.send_problem({500, "internal", "the request failed inside crmhost; see the log", ""});
     }
@@ -113,8 +127,9 @@ void Router::handle(Exchange& ex) const {
     std::string allow;
     for (const auto& m : allowed) allow += (allow.empty() ? "" : ", ") + m;
     ex.response.set("Allow", allow);
-    ex.send_problem({405, "method_not_allowed", ex.request.getMethod() + " is not allowed on " + path +
-                                                    " (allowed: " + allow + ")", ""});
+    ex.send_problem(
+        {405, "method_not_allowed",
+         ex.request.getMethod() + " is not allowed on " + path + " (allowed: " + allow + ")", ""});
     return;
   }
   ex.send_problem({404, "not_found", "no such endpoint: " + path, ""});
