@@ -4,6 +4,8 @@
 // two sleeps per request where a plain server has one, and on a VM every wake-up is dear. With a
 // DeferredReply the handler returns at once and whoever finishes the work (the store's writer
 // thread, after the commit) sends the answer, while the server thread reads the next request.
+// For a connection served by an event loop the writer only posts the answer to the loop's
+// AnswerOutbox, and the loop sends it: the writer's thread is the one every commit waits on.
 //
 // The rules that keep this safe (enforced by ReplyOrder, which the connection owns):
 // - a connection has at most one deferred answer outstanding: it parses no further request, sends

@@ -65,9 +65,10 @@ void post_event(Exchange& ex, Services& s) {
     if (integration.enabled && integration.subscribes_to(event->type))
       e.integration_ids.push_back(integration.id);
 
-  // The answer is sent by the store's writer thread once the event is committed, so this
-  // thread goes back to reading its connection instead of sleeping on the commit. The usual
-  // answer is formatted here, off the writer thread.
+  // The answer leaves once the store's writer thread has committed the event (sent by the
+  // connection's event loop, or by the writer itself), so this thread goes back to its
+  // connections instead of sleeping on the commit. The usual answer is formatted here, off the
+  // writer thread.
   e.id = new_id("evt");
   auto reply = ex.defer();
   std::string accepted = reply->format_json(202, accepted_json(e.id, e.integration_ids.size()));

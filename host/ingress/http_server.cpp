@@ -287,6 +287,11 @@ Waiting classify(std::string_view bytes, size_t capacity,
   }
   if (!line_may_match) return Waiting::kElsewhere;
   size_t head_end = bytes.find("\r\n\r\n");
+  // Poco also takes a bare LF as a line end; a head that has one never ends in CRLF CRLF.
+  std::string_view head =
+      bytes.substr(0, head_end == std::string_view::npos ? bytes.size() : head_end);
+  for (size_t lf = head.find('\n'); lf != std::string_view::npos; lf = head.find('\n', lf + 1))
+    if (head[lf - 1] != '\r') return Waiting::kElsewhere;
   if (head_end == std::string_view::npos)
     return bytes.size() < capacity ? Waiting::kPart : Waiting::kElsewhere;
   std::string_view fields = bytes.substr(0, head_end + 2);
