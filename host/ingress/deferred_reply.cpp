@@ -44,11 +44,6 @@ bool ReplyOrder::outstanding() {
   return outstanding_;
 }
 
-bool ReplyOrder::await_sent_for(std::chrono::microseconds timeout) {
-  std::unique_lock lock(mu_);
-  return sent_cv_.wait_for(lock, timeout, [&] { return !outstanding_; });
-}
-
 std::shared_ptr<DeferredReply> ReplyOrder::defer(const Poco::Net::HTTPResponse& head) {
   {
     std::lock_guard lock(mu_);

@@ -69,8 +69,6 @@ class ReplyOrder {
   void await_sent();
   // Whether a deferred answer has not left yet.
   bool outstanding();
-  // await_sent for at most `timeout`; whether none is outstanding.
-  bool await_sent_for(std::chrono::microseconds timeout);
   // Marks an answer outstanding, prepared from `head` (its version, keep-alive and headers).
   // Requires that none is.
   std::shared_ptr<class DeferredReply> defer(const Poco::Net::HTTPResponse& head);

@@ -395,7 +395,6 @@ class HttpServer::EventLoop {
  private:
   // Requests longer than this go to a thread.
   static constexpr size_t kReadCapacity = 64 * 1024;
-  static constexpr std::chrono::milliseconds kAnswerLeaving{1};
 
   void run() {
     std::string name = "crmh-http-" + std::to_string(index_);
@@ -469,10 +468,9 @@ class HttpServer::EventLoop {
   void readable(Links::iterator it, std::vector<char>& buffer) {
     Link& link = *it->second;
     link.last_read = std::chrono::steady_clock::now();
-    // More while an answer is outstanding: usually that answer is just leaving (the client has
-    // it and sent the next request before the writer marked it sent); if not, the request is
-    // pipelined, and a thread serves the connection on, in order.
-    if (!link.order.await_sent_for(kAnswerLeaving)) return hand_off(it, true);
+    // More while an answer is outstanding (this loop sends its connections' answers, so the
+    // client cannot have it): a pipelined request. A thread serves the connection on, in order.
+    if (link.order.outstanding()) return hand_off(it, true);
     ssize_t n = ::recv(link.fd(), buffer.data(), buffer.size(), 0);
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
     if (n <= 0) return close(it);  // closed or failed, nothing outstanding
