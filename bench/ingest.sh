@@ -4,7 +4,7 @@
 # (each answer only after the event is committed durably: SQLite WAL, synchronous=FULL), and
 # prints events/s, p99 and the ratio; also each server's CPU time per answered event and how much
 # of the machine stayed idle (wrk shares the cores), which say whether a server is bound by CPU
-# or by waiting. Env: ROUNDS (3: bare then crmhost, each round), DURATION (10s per server),
+# or by waiting. Env: ROUNDS (5: bare then crmhost, each round), DURATION (10s per server),
 # CONNECTIONS (32), BUILD_DIR (build/), DURABILITY (full; normal skips the per-commit fsync).
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -44,7 +44,7 @@ measure() {
 
 # Each round measures the bare server, then crmhost on a fresh data dir: this machine's speed
 # drifts by 10-20 % over minutes, so only figures from the same round are compared.
-rounds=${ROUNDS:-3}
+rounds=${ROUNDS:-5}
 ratios=()
 echo
 echo "ingest, $connections connections, $duration per server, $rounds rounds, $(nproc) cores"

@@ -6,7 +6,8 @@ namespace crmhost {
 
 std::ostream& BufferedResponse::send() {
   sent_ = true;
-  return body_;
+  if (!stream_) stream_.emplace();
+  return *stream_;
 }
 
 void BufferedResponse::sendFile(const std::string& path, const std::string&) {
@@ -15,7 +16,7 @@ void BufferedResponse::sendFile(const std::string& path, const std::string&) {
 
 void BufferedResponse::sendBuffer(const void* buffer, std::size_t length) {
   sent_ = true;
-  body_.write(static_cast<const char*>(buffer), static_cast<std::streamsize>(length));
+  body_.append(static_cast<const char*>(buffer), length);
 }
 
 void BufferedResponse::redirect(const std::string& uri, HTTPStatus status) {
@@ -31,7 +32,8 @@ void BufferedResponse::requireAuthentication(const std::string& realm) {
 }
 
 std::string BufferedResponse::take_bytes() {
-  std::string body = std::move(body_).str();
+  std::string body = std::move(body_);
+  if (stream_) body += std::move(*stream_).str();
   // The whole body is known: always a Content-Length, never chunks.
   setChunkedTransferEncoding(false);
   setContentLength64(static_cast<Poco::Int64>(body.size()));

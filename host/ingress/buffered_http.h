@@ -38,7 +38,8 @@ class BufferedResponse final : public Poco::Net::HTTPServerResponse {
 
  private:
   bool sent_ = false;
-  std::ostringstream body_;
+  std::string body_;                          // from sendBuffer
+  std::optional<std::ostringstream> stream_;  // from send(); made only then (a stream is dear)
 };
 
 class BufferedRequest final : public Poco::Net::HTTPServerRequest {

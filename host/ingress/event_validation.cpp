@@ -28,6 +28,11 @@ class FieldCollector final : public Poco::JSON::Handler {
  public:
   static constexpr size_t kKeptDepth = 3;
 
+  FieldCollector() {  // room for a usual event's fields without growing
+    fields_.reserve(24);
+    frames_.reserve(kKeptDepth + 1);
+  }
+
   const std::vector<Field>& fields() const { return fields_; }
   bool root_is_object() const { return root_kind_ == Kind::kObject; }
 
