@@ -222,6 +222,9 @@ class ThreadServing final : public Poco::Runnable {
   ThreadServing(std::unique_ptr<Link> link, const Serving& serving, bool serve)
       : link_(std::move(link)), serving_(serving), serve_(serve) {}
 
+  // Never started: the link goes back to its loop.
+  std::unique_ptr<Link> give_back() { return std::move(link_); }
+
   void run() override {
     std::unique_ptr<ThreadServing> self(this);
     pthread_setname_np(pthread_self(), "crmh-conn");  // else it keeps its creator's name
@@ -246,8 +249,10 @@ class ThreadServing final : public Poco::Runnable {
 };
 
 // Hands `link` to a pool thread, with what the loop read and did not serve; its socket blocks
-// again. Without a free thread the connection is closed (after its outstanding answer).
-void serve_on_thread(std::unique_ptr<Link> link, const Serving& serving, bool serve) {
+// again. Without a free thread, gives the link back, to be closed once its outstanding answer
+// has left (which its own loop may have to send: it must not wait for it here).
+std::unique_ptr<Link> serve_on_thread(std::unique_ptr<Link> link, const Serving& serving,
+                                      bool serve) {
   int flags = ::fcntl(link->fd(), F_GETFL);
   if (flags >= 0) ::fcntl(link->fd(), F_SETFL, flags & ~O_NONBLOCK);
   link->preread->give_back(std::move(link->unserved));
@@ -256,8 +261,12 @@ void serve_on_thread(std::unique_ptr<Link> link, const Serving& serving, bool se
     serving.pool.start(*task);
   } catch (const Poco::Exception& e) {
     Poco::Logger::get("crmhost.http").warning("closing a connection: " + e.displayText());
+    link = task->give_back();
     delete task;
+    ::shutdown(link->fd(), SHUT_RD);
+    return link;
   }
+  return nullptr;
 }
 
 enum class Waiting { kPart, kInline, kElsewhere };
@@ -411,6 +420,7 @@ class HttpServer::EventLoop {
           uint64_t count;
           (void)!::read(answers_fd_, &count, sizeof count);
           outbox_->send_queued();
+          if (!closing_.empty()) close_answered();
         } else if (fd == adopt_fd_) {
           uint64_t count;
           (void)!::read(adopt_fd_, &count, sizeof count);
@@ -520,12 +530,20 @@ class HttpServer::EventLoop {
     ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, it->first, nullptr);
     std::unique_ptr<Link> link = std::move(it->second);
     links_.erase(it);
-    serve_on_thread(std::move(link), serving_, serve);
+    if (auto left = serve_on_thread(std::move(link), serving_, serve))
+      closing_.push_back(std::move(left));
+  }
+
+  // Closes the links no thread took once their answers have left.
+  void close_answered() {
+    std::erase_if(closing_,
+                  [](const std::unique_ptr<Link>& link) { return !link->order.outstanding(); });
   }
 
   // Closes connections idle past the keep-alive timeout, or holding part of a request past the
   // request timeout; an outstanding answer still leaves first (on a thread).
   void sweep(std::chrono::steady_clock::time_point now) {
+    close_answered();
     const auto idle =
         std::chrono::microseconds(serving_.params->getKeepAliveTimeout().totalMicroseconds());
     const auto reading =
@@ -550,6 +568,7 @@ class HttpServer::EventLoop {
       adopted_.clear();
     }
     outbox_->close();  // from here answers are sent by whoever has them
+    closing_.clear();
     for (auto& [fd, link] : links_) ::shutdown(fd, SHUT_RDWR);
     links_.clear();
   }
@@ -568,6 +587,7 @@ class HttpServer::EventLoop {
   bool stopped_ = false;
   std::shared_ptr<AnswerOutbox> outbox_;
   Links links_;
+  std::vector<std::unique_ptr<Link>> closing_;  // no thread took them; answers outstanding
   std::thread thread_;
 };
 
