@@ -236,6 +236,9 @@ class ThreadServing final : public Poco::Runnable {
         }
       } catch (const Poco::Exception& e) {
         Poco::Logger::get("crmhost.http").debug("connection ended: " + e.displayText());
+      } catch (const std::exception& e) {  // still leaves the list stop() aborts
+        Poco::Logger::get("crmhost.http")
+            .error("serving a request failed: " + std::string(e.what()));
       }
       serving_.connections.remove(&link_->socket);
     }
@@ -509,8 +512,14 @@ class HttpServer::EventLoop {
     response.setKeepAlive(params.getKeepAlive() && request->getKeepAlive());
     const std::string& server = params.getSoftwareVersion();
     if (!server.empty()) response.set("Server", server);
-    serving_.handler(*request, response, link.order);
-    if (response.sent()) link.order.defer(response)->send(response.take_bytes());
+    try {
+      serving_.handler(*request, response, link.order);
+      if (response.sent()) link.order.defer(response)->send(response.take_bytes());
+    } catch (const std::exception& e) {  // the loop must go on; this connection ends
+      Poco::Logger::get("crmhost.http").error("serving a request failed: " + std::string(e.what()));
+      ::shutdown(link.fd(), SHUT_RD);
+      return hand_off(it, false);
+    }
     bool keep = response.getKeepAlive() && (response.sent() || link.order.outstanding());
     request.reset();
     link.unserved.erase(0, whole);
