@@ -357,8 +357,12 @@ class HttpServer::EventLoop {
     wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     answers_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     adopt_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (epoll_fd_ < 0 || wake_fd_ < 0 || answers_fd_ < 0 || adopt_fd_ < 0)
-      throw Poco::IOException("epoll or eventfd", errno);
+    if (epoll_fd_ < 0 || wake_fd_ < 0 || answers_fd_ < 0 || adopt_fd_ < 0) {
+      int error = errno;
+      for (int fd : {epoll_fd_, wake_fd_, answers_fd_, adopt_fd_})
+        if (fd >= 0) ::close(fd);
+      throw Poco::IOException("creating an event loop's epoll set or eventfds", error);
+    }
     outbox_ = std::make_shared<AnswerOutbox>(answers_fd_);
     epoll_event ev{};
     ev.events = EPOLLIN | EPOLLEXCLUSIVE;
@@ -520,6 +524,7 @@ class HttpServer::EventLoop {
       ::shutdown(link.fd(), SHUT_RD);
       return hand_off(it, false);
     }
+    // A handler that neither answered nor deferred leaves nothing to keep the connection for.
     bool keep = response.getKeepAlive() && (response.sent() || link.order.outstanding());
     request.reset();
     link.unserved.erase(0, whole);
