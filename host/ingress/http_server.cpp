@@ -10,6 +10,7 @@
 #include <Poco/Net/NetException.h>
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/Net/StreamSocketImpl.h>
+#include <Poco/String.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/epoll.h>
@@ -159,6 +160,17 @@ void set_date(Poco::Net::HTTPResponse& response) {
   response.set("Date", formatted);
 }
 
+// What every answer starts with, on a thread or a loop: Date, the request's version, whether the
+// connection stays open, and Server.
+void start_answer(Poco::Net::HTTPServerResponse& response, const Poco::Net::HTTPRequest& request,
+                  const Poco::Net::HTTPServerParams& params, bool can_keep_alive) {
+  set_date(response);
+  response.setVersion(request.getVersion());
+  response.setKeepAlive(params.getKeepAlive() && request.getKeepAlive() && can_keep_alive);
+  const std::string& server = params.getSoftwareVersion();
+  if (!server.empty()) response.set("Server", server);
+}
+
 // One client connection, wherever it is served: its socket, Poco's session over it, and the
 // order of its answers. Members are destroyed in reverse: the outstanding answer is waited for
 // before the session and then the socket close.
@@ -190,12 +202,7 @@ bool serve_request(Link& link, const Serving& serving) {
     Poco::Net::HTTPServerResponseImpl response(session);
     Poco::Net::HTTPServerRequestImpl request(response, session,
                                              Poco::Net::HTTPServerParams::Ptr(serving.params));
-    set_date(response);
-    response.setVersion(request.getVersion());
-    response.setKeepAlive(params.getKeepAlive() && request.getKeepAlive() &&
-                          session.canKeepAlive());
-    const std::string& server = params.getSoftwareVersion();
-    if (!server.empty()) response.set("Server", server);
+    start_answer(response, request, params, session.canKeepAlive());
     if (request.getExpectContinue() && response.getStatus() == Poco::Net::HTTPResponse::HTTP_OK)
       response.sendContinue();
     serving.handler(request, response, link.order);
@@ -274,13 +281,6 @@ std::unique_ptr<Link> serve_on_thread(std::unique_ptr<Link> link, const Serving&
 
 enum class Waiting { kPart, kInline, kElsewhere };
 
-bool same_name(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(a[i])) != b[i]) return false;
-  return true;
-}
-
 // What the bytes a connection has sent and the loop not yet served start with: part of a request,
 // a whole request the event loop may serve itself (its request line is one of `inline_requests`,
 // one Content-Length, no Transfer-Encoding or Expect, at most `capacity` bytes) or anything else,
@@ -316,10 +316,10 @@ Waiting classify(std::string_view bytes, size_t capacity,
     size_t colon = field.find(':');
     if (colon == std::string_view::npos || colon == 0 || field[0] == ' ' || field[0] == '\t')
       return Waiting::kElsewhere;
-    std::string_view name = field.substr(0, colon);
-    if (same_name(name, "transfer-encoding") || same_name(name, "expect"))
+    const std::string_view name = field.substr(0, colon);
+    if (Poco::icompare(name, "Transfer-Encoding") == 0 || Poco::icompare(name, "Expect") == 0)
       return Waiting::kElsewhere;
-    if (!same_name(name, "content-length")) continue;
+    if (Poco::icompare(name, "Content-Length") != 0) continue;
     std::string_view value = field.substr(colon + 1);
     while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
       value.remove_prefix(1);
@@ -510,12 +510,7 @@ class HttpServer::EventLoop {
     } catch (const Poco::Exception&) {
       return hand_off(it, true);  // Poco's parser refuses it: the thread's answers 400
     }
-    const Poco::Net::HTTPServerParams& params = *serving_.params;
-    set_date(response);
-    response.setVersion(request->getVersion());
-    response.setKeepAlive(params.getKeepAlive() && request->getKeepAlive());
-    const std::string& server = params.getSoftwareVersion();
-    if (!server.empty()) response.set("Server", server);
+    start_answer(response, *request, *serving_.params, /*can_keep_alive=*/true);
     try {
       serving_.handler(*request, response, link.order);
       if (response.sent()) link.order.defer(response)->send(response.take_bytes());
