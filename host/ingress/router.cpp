@@ -21,7 +21,8 @@ std::vector<std::string> split_path(const std::string& path) {
   return out;
 }
 
-bool same_hash(const std::string& a, const std::string& b) {
+// Whether `a` and `b` hold the same bytes; how long it takes says nothing of where they differ.
+bool same_in_constant_time(std::string_view a, std::string_view b) {
   return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
@@ -30,8 +31,7 @@ bool same_hash(const std::string& a, const std::string& b) {
 // nothing of the remembered key (which may be another tenant's).
 const std::string& key_hash(std::string_view key) {
   thread_local std::string last_key, last_hash;
-  if (last_key.size() != key.size() || last_hash.empty() ||
-      CRYPTO_memcmp(last_key.data(), key.data(), key.size()) != 0) {
+  if (last_hash.empty() || !same_in_constant_time(last_key, key)) {
     last_key.assign(key);
     last_hash = sha256_hex(last_key);
   }
@@ -65,7 +65,7 @@ bool Router::authenticate(Exchange& ex, Access access) const {
   if (auto it = tenants_by_key_hash_.find(hash); it != tenants_by_key_hash_.end()) {
     ex.caller.tenant = it->second;
   } else if (!services_.config.admin_key_hash.empty() &&
-             same_hash(hash, services_.config.admin_key_hash)) {
+             same_in_constant_time(hash, services_.config.admin_key_hash)) {
     ex.caller.admin = true;
   } else {
     ex.response.set("WWW-Authenticate", "Bearer error=\"invalid_token\"");
