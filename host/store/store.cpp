@@ -8,6 +8,7 @@
 
 #include "common/ids.h"
 #include "store/schema.h"
+#include "store/wal_write_batching.h"
 
 namespace crmhost {
 
@@ -41,9 +42,10 @@ std::string truncated(const std::string& text) {
 
 Expected<sqlite3*> open_connection(const std::string& path, Store::Sync sync) {
   sqlite3* db = nullptr;
+  // Every commit syncs the WAL under kFull, which is what gathering its writes requires.
   int rc = sqlite3_open_v2(path.c_str(), &db,
                            SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                           nullptr);
+                           sync == Store::Sync::kFull ? wal_write_batching_vfs() : nullptr);
   if (rc != SQLITE_OK) {
     std::string message = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
     sqlite3_close(db);

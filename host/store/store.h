@@ -6,8 +6,9 @@
 // loss, not just a crash. The cost of one fsync per commit is shared: one writer thread commits
 // every append that queued while its previous commit was being written (group commit), and the
 // dispatcher's round (settle finished deliveries, lease due ones) rides in the same transaction.
-// `normal` (WAL, synchronous=NORMAL) skips the per-commit fsync: a crash of crmhost loses
-// nothing, a power loss may lose the last commits.
+// Under `full` the connections use the wal_write_batching VFS, so a commit's WAL frames reach
+// the file in one write rather than two per page. `normal` (WAL, synchronous=NORMAL) skips the
+// per-commit fsync: a crash of crmhost loses nothing, a power loss may lose the last commits.
 //
 // Thread-safety: every method may be called from any thread. Writes are serialized on one
 // connection (write_mu_); reads use a second connection (read_mu_) and see the last commit.
