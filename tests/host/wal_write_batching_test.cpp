@@ -2,13 +2,12 @@
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>
-#include <unistd.h>
 
-#include <filesystem>
 #include <fstream>
 #include <string>
 
 #include "store/sqlite_statement.h"
+#include "support/temp_dir.h"
 
 namespace crmhost {
 namespace {
@@ -16,11 +15,6 @@ namespace {
 class WalWriteBatchingTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("crmhost-walbatch-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
     writer_ = open(wal_write_batching_vfs());
     exec(writer_,
          "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
@@ -30,7 +24,6 @@ class WalWriteBatchingTest : public ::testing::Test {
   void TearDown() override {
     sqlite3_close(reader_);
     sqlite3_close(writer_);
-    std::filesystem::remove_all(dir_);
   }
   sqlite3* open(const char* vfs) {
     sqlite3* db = nullptr;
@@ -70,7 +63,7 @@ class WalWriteBatchingTest : public ::testing::Test {
     return -1;
   }
 
-  std::filesystem::path dir_;
+  testing::TempDir dir_;
   sqlite3* writer_ = nullptr;
   sqlite3* reader_ = nullptr;
 };
