@@ -69,6 +69,10 @@ class WalWriteBatchingTest : public ::testing::Test {
 };
 
 TEST_F(WalWriteBatchingTest, ACommitReachesTheWalAsOneWrite) {
+#if defined(__SANITIZE_ADDRESS__)
+  GTEST_SKIP() << "the sanitizers' runtime writes to a pipe of its own, which syscw counts too;"
+                  " the Release build runs this test";
+#endif
   long before = write_calls();
   ASSERT_GE(before, 0) << "/proc/self/io has no syscw";
   exec(writer_, "BEGIN; " + insert_rows(1, 20, 'a') + "; COMMIT");
