@@ -30,6 +30,9 @@ struct GatheringFile {
 };
 
 GatheringFile* as_gathering(sqlite3_file* f) { return reinterpret_cast<GatheringFile*>(f); }
+// The default VFS's file under `f`, and its methods.
+sqlite3_file* real(sqlite3_file* f) { return as_gathering(f)->real(); }
+const sqlite3_io_methods& io(sqlite3_file* f) { return *real(f)->pMethods; }
 
 int flush(GatheringFile* f) {
   if (!f->gathered || f->gathered->empty()) return SQLITE_OK;
@@ -62,15 +65,14 @@ int x_read(sqlite3_file* file, void* out, int amount, sqlite3_int64 offset) {
       offset + amount > f->gathered_at) {
     if (int rc = flush(f); rc != SQLITE_OK) return rc;
   }
-  return f->real()->pMethods->xRead(f->real(), out, amount, offset);
+  return io(file).xRead(real(file), out, amount, offset);
 }
 
 int x_write(sqlite3_file* file, const void* data, int amount, sqlite3_int64 offset) {
   GatheringFile* f = as_gathering(file);
-  sqlite3_file* real = f->real();
-  if (!f->is_wal) return real->pMethods->xWrite(real, data, amount, offset);
+  if (!f->is_wal) return io(file).xWrite(real(file), data, amount, offset);
   if (!f->gathered) f->gathered = new (std::nothrow) std::string();
-  if (!f->gathered) return real->pMethods->xWrite(real, data, amount, offset);
+  if (!f->gathered) return io(file).xWrite(real(file), data, amount, offset);
   std::string& g = *f->gathered;
   bool continues = !g.empty() && offset == f->gathered_at + static_cast<sqlite3_int64>(g.size());
   if (!continues || g.size() + static_cast<size_t>(amount) > kMaxGathered) {
@@ -81,33 +83,27 @@ int x_write(sqlite3_file* file, const void* data, int amount, sqlite3_int64 offs
     g.append(static_cast<const char*>(data), static_cast<size_t>(amount));
   } catch (const std::bad_alloc&) {  // no exception may cross SQLite's C frames
     // Its range does not overlap what is gathered, so which reaches the file first is no matter.
-    return real->pMethods->xWrite(real, data, amount, offset);
+    return io(file).xWrite(real(file), data, amount, offset);
   }
   return SQLITE_OK;
 }
 
 int x_truncate(sqlite3_file* file, sqlite3_int64 size) {
-  GatheringFile* f = as_gathering(file);
-  if (int rc = flush(f); rc != SQLITE_OK) return rc;
-  return f->real()->pMethods->xTruncate(f->real(), size);
+  if (int rc = flush(as_gathering(file)); rc != SQLITE_OK) return rc;
+  return io(file).xTruncate(real(file), size);
 }
 
 int x_sync(sqlite3_file* file, int flags) {
-  GatheringFile* f = as_gathering(file);
-  if (int rc = flush(f); rc != SQLITE_OK) return rc;
-  return f->real()->pMethods->xSync(f->real(), flags);
+  if (int rc = flush(as_gathering(file)); rc != SQLITE_OK) return rc;
+  return io(file).xSync(real(file), flags);
 }
 
 int x_file_size(sqlite3_file* file, sqlite3_int64* size) {
-  GatheringFile* f = as_gathering(file);
-  if (int rc = flush(f); rc != SQLITE_OK) return rc;
-  return f->real()->pMethods->xFileSize(f->real(), size);
+  if (int rc = flush(as_gathering(file)); rc != SQLITE_OK) return rc;
+  return io(file).xFileSize(real(file), size);
 }
 
 // The rest pass straight to the default VFS's file.
-sqlite3_file* real(sqlite3_file* f) { return as_gathering(f)->real(); }
-const sqlite3_io_methods& io(sqlite3_file* f) { return *real(f)->pMethods; }
-
 int x_lock(sqlite3_file* f, int level) { return io(f).xLock(real(f), level); }
 int x_unlock(sqlite3_file* f, int level) { return io(f).xUnlock(real(f), level); }
 int x_check_reserved_lock(sqlite3_file* f, int* out) {
