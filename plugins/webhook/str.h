@@ -30,8 +30,4 @@ static inline int str_starts_with_nocase(crmh_str a, const char* prefix) {
   return 1;
 }
 
-static inline int str_equals_nocase(crmh_str a, const char* b) {
-  return a.len == strlen(b) && str_starts_with_nocase(a, b);
-}
-
 #endif /* CRMH_WEBHOOK_STR_H */

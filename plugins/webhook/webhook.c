@@ -22,6 +22,7 @@
  * x-crmhost-adapter-version header, so a receiver can tell adapter generations apart.
  */
 #include <crmhost/adapter.h>
+#include <crmhost/adapter_util.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -89,29 +90,6 @@ static void result_append_excerpt(crmh_result* out, crmh_str body) {
 
 /* ---- signing ------------------------------------------------------------------------------ */
 
-/* Standard base64 with padding, as the webhook-signature header carries it. `out` holds
- * 4 * ((n + 2) / 3) + 1 bytes. */
-static void base64_encode(const uint8_t* in, size_t n, char* out) {
-  static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  size_t i;
-  for (i = 0; i + 2 < n; i += 3) {
-    unsigned long v = ((unsigned long)in[i] << 16) | ((unsigned long)in[i + 1] << 8) | in[i + 2];
-    *out++ = alphabet[(v >> 18) & 63];
-    *out++ = alphabet[(v >> 12) & 63];
-    *out++ = alphabet[(v >> 6) & 63];
-    *out++ = alphabet[v & 63];
-  }
-  if (i < n) {
-    unsigned long v = (unsigned long)in[i] << 16;
-    if (i + 1 < n) v |= (unsigned long)in[i + 1] << 8;
-    *out++ = alphabet[(v >> 18) & 63];
-    *out++ = alphabet[(v >> 12) & 63];
-    *out++ = i + 1 < n ? alphabet[(v >> 6) & 63] : '=';
-    *out++ = '=';
-  }
-  *out = '\0';
-}
-
 /* Writes "v1,<base64 HMAC-SHA256 of id.timestamp.body>" into `sig` (at least 48 bytes). */
 static crmh_status webhook_sign(const webhook* wh, crmh_call* call, crmh_str id, const char* ts,
                                 crmh_str body, char* sig, crmh_result* out) {
@@ -143,7 +121,7 @@ static crmh_status webhook_sign(const webhook* wh, crmh_call* call, crmh_str id,
     return status;
   }
   memcpy(sig, "v1,", 3);
-  base64_encode(mac, sizeof mac, sig + 3);
+  crmh_base64_encode(mac, sizeof mac, sig + 3);
   return CRMH_OK;
 }
 
@@ -164,27 +142,6 @@ static const char* transport_error_name(int32_t e) {
     default:
       return "unknown transport failure";
   }
-}
-
-/* Retry-After as milliseconds: delta-seconds only (RFC 9110 §10.2.3); an HTTP-date, a
- * malformed value or no header at all is "unknown" = 0, which leaves the wait to the host. */
-static int64_t parse_retry_after_ms(const crmh_http_response* resp) {
-  size_t i, j;
-  for (i = 0; i < resp->header_count; ++i) {
-    crmh_str v = resp->headers[i].value;
-    int64_t seconds = 0;
-    if (!str_equals_nocase(resp->headers[i].name, "retry-after")) continue;
-    while (v.len > 0 && (v.ptr[0] == ' ' || v.ptr[0] == '\t')) ++v.ptr, --v.len;
-    while (v.len > 0 && (v.ptr[v.len - 1] == ' ' || v.ptr[v.len - 1] == '\t')) --v.len;
-    if (v.len == 0) return 0;
-    for (j = 0; j < v.len; ++j) {
-      if (v.ptr[j] < '0' || v.ptr[j] > '9') return 0;
-      seconds = seconds * 10 + (v.ptr[j] - '0');
-      if (seconds > WEBHOOK_MAX_RETRY_AFTER_S) seconds = WEBHOOK_MAX_RETRY_AFTER_S;
-    }
-    return seconds * 1000;
-  }
-  return 0;
 }
 
 /* Turns what http_send reported into an outcome. The classes follow Standard Webhooks'
@@ -213,7 +170,7 @@ static crmh_status classify(crmh_status sent, const crmh_http_response* resp, cr
     outcome = CRMH_RATE_LIMITED;
     why = "the receiver is throttling";
   }
-  wait = parse_retry_after_ms(resp);
+  wait = crmh_retry_after_ms(resp, WEBHOOK_MAX_RETRY_AFTER_S);
   if (wait > 0) {
     result_set(out, s, wait, "HTTP %d: %s; retry after %" PRId64 " ms", (int)s, why, wait);
   } else {
@@ -299,6 +256,17 @@ static crmh_status webhook_create(const crmh_host_api* host, void* host_ctx, crm
   if (!wh_config_read(config_json, &wh->config, why, sizeof why)) {
     free(wh);
     result_set(out, 0, 0, "%s", why);
+    return CRMH_BAD_CONFIG;
+  }
+  /* A secret that is not whsec_ + base64 could sign nothing: refuse it now, naming the key,
+   * rather than dead-letter every delivery with BAD_CONFIG later (a 1.0 host cannot tell). */
+  if (wh->config.is_signed && CRMH_HAS_FIELD(crmh_host_api, host, check_secret) &&
+      host->check_secret != NULL &&
+      host->check_secret(host_ctx, str_of("secret"), CRMH_KEY_WHSEC_BASE64) != CRMH_OK) {
+    wh_config_free(&wh->config);
+    free(wh);
+    result_set(out, 0, 0,
+               "config: secret must be \"whsec_\" followed by base64 (Standard Webhooks)");
     return CRMH_BAD_CONFIG;
   }
   wh->host = host;

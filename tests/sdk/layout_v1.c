@@ -68,7 +68,7 @@ FROZEN_FIELD(crmh_http_response, headers, 16, 8);
 FROZEN_FIELD(crmh_http_response, header_count, 24, 8);
 FROZEN_FIELD(crmh_http_response, body, 32, 16);
 
-FROZEN_SIZE(crmh_host_api, 48);
+FROZEN_SIZE(crmh_host_api, 56);
 FROZEN_FIELD(crmh_host_api, struct_size, 0, 4);
 FROZEN_FIELD(crmh_host_api, abi_major, 4, 2);
 FROZEN_FIELD(crmh_host_api, abi_minor, 6, 2);
@@ -77,6 +77,7 @@ FROZEN_FIELD(crmh_host_api, wall_clock_ms, 16, 8);
 FROZEN_FIELD(crmh_host_api, monotonic_ms, 24, 8);
 FROZEN_FIELD(crmh_host_api, http_send, 32, 8);
 FROZEN_FIELD(crmh_host_api, hmac_sha256, 40, 8);
+FROZEN_FIELD(crmh_host_api, check_secret, 48, 8); /* 1.1 */
 
 FROZEN_SIZE(crmh_delivery, 120);
 FROZEN_FIELD(crmh_delivery, struct_size, 0, 4);

@@ -50,7 +50,7 @@ extern "C" {
 #endif
 
 #define CRMH_ABI_MAJOR 1
-#define CRMH_ABI_MINOR 0
+#define CRMH_ABI_MINOR 1
 
 /* The name of the one symbol the host looks up in an adapter image. */
 #define CRMH_ENTRY_SYMBOL "crmh_adapter_entry"
@@ -101,7 +101,7 @@ typedef int32_t crmh_status;
 #define CRMH_OK 0           /* done; the CRM accepted the write or answered the look-up */
 #define CRMH_RETRY 1        /* transient: timeout, reset, 5xx, 408; try again later */
 #define CRMH_RATE_LIMITED 2 /* the CRM throttled us; retry_after_ms says how long, 0 = unknown */
-#define CRMH_AUTH_EXPIRED 3 /* credentials rejected (401); host refreshes and retries */
+#define CRMH_AUTH_EXPIRED 3 /* credentials rejected (401); the host retries with backoff */
 #define CRMH_PERMANENT 4    /* will never succeed as sent (4xx, 410); dead-letter at once */
 #define CRMH_BAD_CONFIG 5   /* the integration's config is unusable (create, test_connection) */
 #define CRMH_UNSUPPORTED 6  /* this adapter does not offer the operation */
@@ -196,6 +196,13 @@ typedef struct crmh_host_api {
    * Returns CRMH_BAD_CONFIG when no such secret is set or it does not decode per key_format. */
   crmh_status (*hmac_sha256)(crmh_call* call, crmh_str secret_name, uint32_t key_format,
                              crmh_str message, uint8_t out[32]);
+
+  /* Since 1.1. CRMH_OK when the integration secret named `secret_name` is set and decodes per
+   * key_format, else CRMH_BAD_CONFIG; says nothing of the value. It takes the host_ctx of create,
+   * not a call, so `create` can refuse a secret it could never use, when the integration is
+   * created, instead of failing every delivery later. A 1.0 host lacks it: check
+   * CRMH_HAS_FIELD(crmh_host_api, host, check_secret) first. */
+  crmh_status (*check_secret)(void* host_ctx, crmh_str secret_name, uint32_t key_format);
 } crmh_host_api;
 
 /* ---------------------------------------------------------------------------------------------

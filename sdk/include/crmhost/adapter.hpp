@@ -117,6 +117,13 @@ class Host {
                           std::string_view message, uint8_t (&out)[32]) const noexcept {
     return api_->hmac_sha256(call, str(secret_name), key_format, str(message), out);
   }
+  // 1.1: whether the secret is set and decodes per key_format. A 1.0 host cannot tell; then
+  // this answers CRMH_UNSUPPORTED and the first hmac_sha256 call is where a bad secret shows.
+  crmh_status check_secret(std::string_view secret_name, uint32_t key_format) const noexcept {
+    if (!CRMH_HAS_FIELD(crmh_host_api, api_, check_secret) || api_->check_secret == nullptr)
+      return CRMH_UNSUPPORTED;
+    return api_->check_secret(context_, str(secret_name), key_format);
+  }
 
   const crmh_host_api* api() const noexcept { return api_; }
   void* context() const noexcept { return context_; }
