@@ -5,7 +5,7 @@
 
 #include <crmhost/adapter.h>
 
-#include "daemon.h"
+#include "daemon/daemon.h"
 #include "plugins/plugin_check.h"
 #include "sink/sink.h"
 

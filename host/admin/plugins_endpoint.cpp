@@ -1,6 +1,6 @@
 #include <Poco/JSON/Array.h>
 
-#include "admin/admin_endpoints.h"
+#include "admin/admin_routes.h"
 
 namespace crmhost {
 namespace {
@@ -15,7 +15,7 @@ Poco::JSON::Object reload_json(const ReloadResult& r) {
 
 }  // namespace
 
-void list_plugins(Exchange& ex, Services& s) {
+void list_plugins(Exchange& ex, AdminServices& s) {
   auto snap = s.registry.snapshot();
   Poco::JSON::Array plugins;
   for (const auto& [name, state] : snap->adapters) {
@@ -41,14 +41,17 @@ void list_plugins(Exchange& ex, Services& s) {
     refused.add(o);
   }
   // Integration status: which generation serves each, or why none does. A tenant sees its own.
+  // Named "tenant/integration": unambiguous, since no id holds a '/'.
   Poco::JSON::Object integrations;
-  auto visible = [&](const std::string& key) {
-    return ex.caller.admin || key.rfind(ex.caller.tenant->id + "/", 0) == 0;
+  auto visible = [&](const IntegrationKey& key) {
+    return ex.caller.admin || key.tenant_id == ex.caller.tenant->id;
   };
   for (const auto& [key, in] : snap->integrations)
-    if (visible(key)) integrations.set(key, "serving: " + in->config().adapter + " " + in->library().descriptor().version);
+    if (visible(key))
+      integrations.set(key.log_name(), "serving: " + in->config().adapter + " " +
+                                           in->library().descriptor().version);
   for (const auto& [key, why] : snap->unavailable)
-    if (visible(key) && !snap->integrations.count(key)) integrations.set(key, why);
+    if (visible(key) && !snap->integrations.count(key)) integrations.set(key.log_name(), why);
   Poco::JSON::Object answer;
   answer.set("plugins", plugins);
   answer.set("refused", refused);
@@ -56,7 +59,7 @@ void list_plugins(Exchange& ex, Services& s) {
   ex.send_json(200, answer);
 }
 
-void reload_plugin(Exchange& ex, Services& s) {
+void reload_plugin(Exchange& ex, AdminServices& s) {
   const std::string& name = ex.params.at(0);
   ReloadResult result;
   if (!s.registry.reload(name, &result))

@@ -1,6 +1,10 @@
-// Errors as values: a function that can fail returns Expected<T> (a value or an error message).
+// Errors as values: a function that can fail returns Expected<T> (a value or an Error).
 // Exceptions never cross module borders in crmhost; third-party exceptions (Poco, yaml-cpp) are
 // caught where they are thrown and turned into one of these.
+//
+// An Error has a kind, so that a caller far away (an HTTP endpoint) can tell "no such thing" from
+// "the database failed" without reading the message. Each kind maps to one HTTP answer, in one
+// place: problem_for() in http/problem.h.
 #pragma once
 
 #include <string>
@@ -9,8 +13,17 @@
 
 namespace crmhost {
 
+enum class ErrorKind {
+  kInternal,     // a bug or an unexpected failure inside crmhost (500)
+  kNotFound,     // the thing asked for does not exist for this caller (404)
+  kConflict,     // it exists, but its state does not allow the operation (409)
+  kUnavailable,  // a resource (the store, a CRM) cannot serve right now; retrying may work (503)
+  kBadInput,     // the caller's input is unusable as given (400)
+};
+
 struct Error {
   std::string message;
+  ErrorKind kind = ErrorKind::kInternal;
 };
 
 template <class T>
@@ -24,8 +37,12 @@ class Expected {
   T& value() { return std::get<0>(v_); }
   const T& value() const { return std::get<0>(v_); }
   T& operator*() { return value(); }
+  const T& operator*() const { return value(); }
   T* operator->() { return &value(); }
+  const T* operator->() const { return &value(); }
   const std::string& error() const { return std::get<1>(v_).message; }
+  ErrorKind error_kind() const { return std::get<1>(v_).kind; }
+  const Error& failure() const { return std::get<1>(v_); }
 
  private:
   std::variant<T, Error> v_;

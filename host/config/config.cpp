@@ -9,7 +9,6 @@
 #include <sstream>
 
 #include "common/ids.h"
-#include "secrets/secret_ref.h"
 
 namespace crmhost {
 namespace {
@@ -24,7 +23,8 @@ struct ConfigFault {
 
 class Loader {
  public:
-  explicit Loader(std::string file) : file_(std::move(file)) {}
+  Loader(std::string file, const SecretResolver& secrets)
+      : file_(std::move(file)), secrets_(secrets) {}
 
   [[noreturn]] void fail(const YAML::Node& node, const std::string& key,
                          const std::string& message) const {
@@ -67,9 +67,22 @@ class Loader {
   }
 
   std::string secret(const YAML::Node& node, const std::string& key) const {
-    auto value = resolve_secret_ref(scalar(node, key));
+    auto value = secrets_.resolve(scalar(node, key));
     if (!value.ok()) fail(node, key, value.error());
     return *value;
+  }
+
+  // A secret reference that resolves, kept as the reference.
+  std::string secret_ref(const YAML::Node& node, const std::string& key) const {
+    std::string ref = scalar(node, key);
+    if (auto value = secrets_.resolve(ref); !value.ok()) fail(node, key, value.error());
+    return ref;
+  }
+
+  std::string id(const YAML::Node& node, const std::string& key) const {
+    std::string value = scalar(node, key);
+    if (!is_valid_id(value)) fail(node, key, "\"" + value + "\" " + kIdRule);
+    return value;
   }
 
   void only_keys(const YAML::Node& map, const std::string& where,
@@ -84,9 +97,17 @@ class Loader {
   Config load(const YAML::Node& root) {
     Config c;
     c.file = file_;
-    only_keys(root, "", {"listen", "data_dir", "durability", "plugin_dir", "max_body", "workers", "lease",
-                         "deliver_timeout", "overrun_margin", "suspend_after_overruns", "retry", "admin_key", "tenants"});
+    only_keys(root, "", {"listen", "admin_listen", "data_dir", "durability", "plugin_dir", "max_body",
+                         "workers", "lease", "deliver_timeout", "overrun_margin",
+                         "suspend_after_overruns", "park_delay", "retry", "admin_key", "tenants"});
     if (root["listen"]) parse_listen(root["listen"], c);
+    if (auto n = root["admin_listen"]) {
+      auto address = parse_listen_address(scalar(n, "admin_listen"));
+      if (!address.ok()) fail(n, "admin_listen", address.error());
+      c.admin_listen_host = address->host;
+      c.admin_listen_port = address->port;
+      c.has_admin_listen = true;
+    }
     if (root["data_dir"]) c.data_dir = scalar(root["data_dir"], "data_dir");
     if (auto n = root["durability"]) {
       c.durability = scalar(n, "durability");
@@ -103,6 +124,7 @@ class Loader {
     if (root["deliver_timeout"])
       c.deliver_timeout_ms = duration(root["deliver_timeout"], "deliver_timeout");
     if (root["overrun_margin"]) c.overrun_margin_ms = duration(root["overrun_margin"], "overrun_margin");
+    if (root["park_delay"]) c.park_delay_ms = duration(root["park_delay"], "park_delay");
     if (root["suspend_after_overruns"])
       c.suspend_after_overruns = number<int>(root["suspend_after_overruns"], "suspend_after_overruns", 1, 1000);
     if (auto r = root["retry"]) parse_retry(r, c.retry);
@@ -141,8 +163,7 @@ class Loader {
     only_keys(n, where, {"id", "api_keys", "ingest_rate", "integrations"});
     TenantConfig t;
     if (!n["id"]) fail(n, where + ".id", "missing");
-    t.id = scalar(n["id"], where + ".id");
-    if (t.id.empty()) fail(n["id"], where + ".id", "must not be empty");
+    t.id = id(n["id"], where + ".id");
     auto keys = n["api_keys"];
     if (!keys || !keys.IsSequence() || keys.size() == 0)
       fail(keys ? keys : n, where + ".api_keys", "expected a non-empty list");
@@ -166,7 +187,7 @@ class Loader {
     only_keys(n, where, {"id", "adapter", "enabled", "events", "config"});
     IntegrationConfig in;
     if (!n["id"]) fail(n, where + ".id", "missing");
-    in.id = scalar(n["id"], where + ".id");
+    in.id = id(n["id"], where + ".id");
     if (!n["adapter"]) fail(n, where + ".adapter", "missing");
     in.adapter = scalar(n["adapter"], where + ".adapter");
     if (n["enabled"]) in.enabled = boolean(n["enabled"], where + ".enabled");
@@ -185,7 +206,7 @@ class Loader {
         auto key = kv.first.as<std::string>();
         auto path = where + ".config." + key;
         if (is_secret_key(key)) {
-          in.secrets[key] = secret(kv.second, path);
+          in.secret_refs[key] = secret_ref(kv.second, path);
           adapter_config.set(key, "(held by host)");
         } else if (kv.second.IsScalar()) {
           adapter_config.set(key, scalar_to_json(kv.second));
@@ -218,6 +239,7 @@ class Loader {
   }
 
   std::string file_;
+  const SecretResolver& secrets_;
 };
 
 int64_t unit_ms(const std::string& unit) {
@@ -280,7 +302,7 @@ Expected<size_t> parse_size(const std::string& text) {
   return Error{"expected a size like 262144, 256KiB, 1MiB"};
 }
 
-Expected<Config> load_config(const std::string& path) {
+Expected<Config> load_config(const std::string& path, const SecretResolver& secrets) {
   YAML::Node root;
   try {
     root = YAML::LoadFile(path);
@@ -290,7 +312,7 @@ Expected<Config> load_config(const std::string& path) {
     return Error{path + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg};
   }
   try {
-    return Loader(path).load(root);
+    return Loader(path, secrets).load(root);
   } catch (const ConfigFault& f) {
     return Error{f.message};
   } catch (const YAML::Exception& e) {

@@ -1,5 +1,6 @@
 // The daemon's configuration, loaded from one YAML file (yaml-cpp). Loading validates every key
-// and resolves secret references; an error names the file, the line and the key.
+// and checks that every secret reference resolves; an error names the file, the line and the key.
+// Integration secrets stay references (secrets/secrets.h); API keys are kept only as hashes.
 // A loaded Config is immutable and may be read from any thread.
 #pragma once
 
@@ -9,6 +10,8 @@
 #include <vector>
 
 #include "common/expected.h"
+#include "common/integration_key.h"
+#include "secrets/secrets.h"
 
 namespace crmhost {
 
@@ -20,19 +23,22 @@ struct RetrySettings {
 };
 
 struct IntegrationConfig {
-  std::string id;
+  std::string id;                    // is_valid_id
   std::string tenant_id;
   std::string adapter;               // adapter name from its descriptor
   bool enabled = true;
   std::vector<std::string> events;   // empty = every event type
   std::string config_json;           // what the adapter sees; secret fields masked
-  std::map<std::string, std::string> secrets;  // config key -> resolved value; never logged
+  // config key -> secret reference (env:, file:, literal); resolved only when the instance is
+  // created (Integration::create), never copied into the adapter's config
+  std::map<std::string, std::string> secret_refs;
 
   bool subscribes_to(const std::string& event_type) const;
+  IntegrationKey key() const { return {tenant_id, id}; }
 };
 
 struct TenantConfig {
-  std::string id;
+  std::string id;                           // is_valid_id
   std::vector<std::string> api_key_hashes;  // sha256 hex; the keys themselves are not kept
   double ingest_rate = 2000;                // events/s; burst is twice this
   std::vector<IntegrationConfig> integrations;
@@ -42,6 +48,10 @@ struct Config {
   std::string file;
   std::string listen_host = "127.0.0.1";
   uint16_t listen_port = 8080;
+  // `admin_listen`: where the operator API is served; unset = on `listen` beside the tenant API.
+  std::string admin_listen_host;
+  uint16_t admin_listen_port = 0;
+  bool has_admin_listen = false;
   std::string data_dir = "./data";
   // "full": every commit is fsynced before the 202 (survives power loss). "normal": WAL without
   // fsync per commit (survives a crash of crmhost, may lose the last commits on power loss).
@@ -53,12 +63,16 @@ struct Config {
   int64_t deliver_timeout_ms = 15000;
   int64_t overrun_margin_ms = 5000;   // a call this far past its deadline is abandoned
   int suspend_after_overruns = 3;     // abandoned calls in a row that suspend an integration
+  int64_t park_delay_ms = 5000;       // how long a delivery waits when its adapter is not loaded
   RetrySettings retry;
   std::string admin_key_hash;  // empty = no admin key
   std::vector<TenantConfig> tenants;
 };
 
-Expected<Config> load_config(const std::string& path);
+// `secrets` resolves the references of API keys and the admin key (hashed at once) and checks
+// that every integration secret reference resolves.
+Expected<Config> load_config(const std::string& path,
+                             const SecretResolver& secrets = reference_secrets());
 
 // Parsers shared with validation elsewhere: "250ms", "5s", "5m", "1h" (a bare number is seconds);
 // "512", "64KiB", "1MiB".

@@ -7,7 +7,6 @@
 #include <algorithm>
 
 #include "plugins/host_services.h"
-#include "plugins/http_client.h"
 
 namespace crmhost {
 
@@ -41,11 +40,13 @@ void name_this_thread(const char* name) { pthread_setname_np(pthread_self(), nam
 }  // namespace
 
 Dispatcher::Dispatcher(Store& store, AdapterRegistry& registry, const RetryPolicy& policy,
-                       const Clock& clock, DispatcherSettings settings)
+                       const Clock& clock, HttpTransportFactory transports,
+                       DispatcherSettings settings)
     : store_(store),
       registry_(registry),
       policy_(policy),
       clock_(clock),
+      transports_(std::move(transports)),
       settings_(settings),
       // Leased-ahead deliveries keep workers busy through a commit; 32 per worker lets one round
       // settle and lease a few hundred.
@@ -111,14 +112,14 @@ void Dispatcher::abandon_overrunning_calls() {
       continue;
     }
     const LeasedDelivery& d = w->current;
-    std::string key = AdapterRegistry::key(d.tenant_id, d.integration_id);
+    IntegrationKey key{d.tenant_id, d.integration_id};
     std::string message = "abandoned: the adapter call overran its deadline by more than " +
                           std::to_string(settings_.overrun_margin_ms) + " ms";
-    logger().error("[" + key + "] " + d.id + " attempt " + std::to_string(d.attempt) + ": " + message);
-    Settlement s = settle(d, CRMH_RETRY, 0, 0, message, key);
+    logger().error("[" + key.log_name() + "] " + d.id + " attempt " + std::to_string(d.attempt) + ": " + message);
+    Settlement s = settle(d, CRMH_RETRY, 0, 0, message, key.log_name());
     s.started_at_ms = clock_.wall_ms() - (now - (w->deadline_ms - settings_.deliver_timeout_ms));
     s.duration_ms = now - (w->deadline_ms - settings_.deliver_timeout_ms);
-    completions_.push_back({std::move(s), key, d.tenant_id, d.integration_id, true});
+    completions_.push_back({std::move(s), std::move(key), true});
     w->abandoned = true;
     w->thread.detach();  // it exits on its own once the adapter returns, if ever
     workers_.erase(workers_.begin() + static_cast<std::ptrdiff_t>(i));
@@ -131,14 +132,14 @@ void Dispatcher::abandon_overrunning_calls() {
 void Dispatcher::apply_overruns(const std::vector<Completion>& done) {
   for (const auto& c : done) {
     if (!c.overrun) {
-      if (c.settlement.kind != Settlement::Kind::kPark) overruns_.erase(c.integration_key);
+      if (c.settlement.kind != Settlement::Kind::kPark) overruns_.erase(c.integration);
       continue;
     }
-    if (++overruns_[c.integration_key] >= settings_.suspend_after_overruns) {
-      registry_.suspend(c.tenant_id, c.integration_id,
-                        std::to_string(overruns_[c.integration_key]) +
-                            " calls in a row overran the deadline; reload the adapter to resume");
-      overruns_.erase(c.integration_key);
+    if (int& count = overruns_[c.integration]; ++count >= settings_.suspend_after_overruns) {
+      registry_.suspend(c.integration, std::to_string(count) +
+                                           " calls in a row overran the deadline; reload the"
+                                           " adapter to resume");
+      overruns_.erase(c.integration);
     }
   }
 }
@@ -211,7 +212,7 @@ void Dispatcher::dispatch_loop() {
 
 void Dispatcher::worker_loop(std::shared_ptr<Worker> self) {
   name_this_thread("crmh-deliver");
-  HttpClient http(clock_);
+  std::unique_ptr<HttpTransport> http = transports_();
   for (;;) {
     {
       std::unique_lock lock(mu_);
@@ -230,13 +231,11 @@ void Dispatcher::worker_loop(std::shared_ptr<Worker> self) {
     const LeasedDelivery& d = self->current;
     Completion c;
     // An abandoned worker must not touch the dispatcher again: it may be gone by now.
-    if (!run(d, http, *self, &c.settlement)) return;
+    if (!run(d, *http, *self, &c.settlement)) return;
     std::unique_lock lock(mu_);
     if (self->abandoned) return;  // abandoned between run() returning and here
     self->busy = false;
-    c.integration_key = AdapterRegistry::key(d.tenant_id, d.integration_id);
-    c.tenant_id = d.tenant_id;
-    c.integration_id = d.integration_id;
+    c.integration = {d.tenant_id, d.integration_id};
     completions_.push_back(std::move(c));
     const bool wanted = dispatcher_awaits_work_;
     lock.unlock();
@@ -250,10 +249,10 @@ Settlement Dispatcher::settle(const LeasedDelivery& d, crmh_status status, int h
   Settlement s;
   s.delivery_id = d.id;
   s.attempt = d.attempt;
-  s.outcome = outcome_name(status);
+  s.outcome = outcome_of(status);
   s.http_status = http_status;
   s.error = status == CRMH_OK ? "" : message;
-  auto decision = policy_.decide(status, d.attempt, std::max<int64_t>(retry_after_ms, 0), message);
+  auto decision = policy_.decide(s.outcome, d.attempt, std::max<int64_t>(retry_after_ms, 0), message);
   switch (decision.kind) {
     case RetryDecision::Kind::kDelivered:
       s.kind = Settlement::Kind::kDelivered;
@@ -262,7 +261,7 @@ Settlement Dispatcher::settle(const LeasedDelivery& d, crmh_status status, int h
       s.kind = Settlement::Kind::kRetry;
       s.next_attempt_at_ms = clock_.wall_ms() + decision.delay_ms;
       logger().information("[" + log_name + "] " + d.id + " attempt " + std::to_string(d.attempt) +
-                           " " + s.outcome + " (" + s.error + "); next in " +
+                           " " + std::string(outcome_name(s.outcome)) + " (" + s.error + "); next in " +
                            std::to_string(decision.delay_ms) + " ms");
       break;
     case RetryDecision::Kind::kDead:
@@ -274,8 +273,8 @@ Settlement Dispatcher::settle(const LeasedDelivery& d, crmh_status status, int h
   return s;
 }
 
-bool Dispatcher::run(const LeasedDelivery& d, HttpClient& http, Worker& self, Settlement* out) {
-  auto integration = registry_.integration(d.tenant_id, d.integration_id);
+bool Dispatcher::run(const LeasedDelivery& d, HttpTransport& http, Worker& self, Settlement* out) {
+  auto integration = registry_.integration({d.tenant_id, d.integration_id});
   if (!integration) {
     // No attempt is made, so none is counted: the delivery waits for its adapter.
     out->delivery_id = d.id;
@@ -307,7 +306,7 @@ bool Dispatcher::run(const LeasedDelivery& d, HttpClient& http, Worker& self, Se
   int64_t duration = clock_.monotonic_ms() - t0;
   result.message[sizeof result.message - 1] = '\0';
 
-  if (status < CRMH_OK || status > CRMH_INTERNAL)
+  if (outcome_of(status) == Outcome::kUnknown)
     logger().warning("[" + integration->log_name() + "] adapter returned unknown outcome " +
                      std::to_string(status) + " for " + d.id + "; handled as RETRY");
   *out = settle(d, status, result.http_status, result.retry_after_ms, result.message,

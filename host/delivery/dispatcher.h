@@ -3,7 +3,7 @@
 // One dispatcher thread makes every write of the delivery path: each round settles finished
 // deliveries and leases due ones atomically (the store commits it together with ingest's
 // appends), and hands leased deliveries to a pool of worker threads. Each worker owns an
-// HttpClient and calls the integration's adapter with a deadline; the outcome goes back to the
+// HttpTransport (made by the injected factory) and calls the integration's adapter with a deadline; the outcome goes back to the
 // dispatcher.
 // A sweeper step in the same loop returns leases that expired (a crashed worker or host).
 //
@@ -29,25 +29,26 @@
 #include "common/clock.h"
 #include "delivery/retry_policy.h"
 #include "plugins/adapter_registry.h"
+#include "plugins/http_client.h"
 #include "store/store.h"
 
 namespace crmhost {
-
-class HttpClient;
 
 struct DispatcherSettings {
   int workers = 8;
   int64_t lease_ms = 60000;
   int64_t deliver_timeout_ms = 15000;
   int64_t park_ms = 5000;             // how long a delivery whose integration has no adapter waits
+                                      // (config `park_delay`)
   int64_t overrun_margin_ms = 5000;   // past the deadline, a call is abandoned
   int suspend_after_overruns = 3;     // consecutive abandoned calls that suspend an integration
 };
 
 class Dispatcher {
  public:
+  // Every reference must outlive the dispatcher; `transports` is called once per worker thread.
   Dispatcher(Store& store, AdapterRegistry& registry, const RetryPolicy& policy,
-             const Clock& clock, DispatcherSettings settings);
+             const Clock& clock, HttpTransportFactory transports, DispatcherSettings settings);
   ~Dispatcher();
 
   void start();
@@ -61,8 +62,7 @@ class Dispatcher {
   struct Worker;
   struct Completion {
     Settlement settlement;
-    std::string integration_key;  // AdapterRegistry::key
-    std::string tenant_id, integration_id;
+    IntegrationKey integration;
     bool overrun = false;         // settled by the watchdog, not by the adapter
   };
 
@@ -70,7 +70,7 @@ class Dispatcher {
   void worker_loop(std::shared_ptr<Worker> self);
   void start_worker();  // requires mu_
   // Runs one delivery on `self`; returns false when the call was abandoned meanwhile.
-  bool run(const LeasedDelivery& delivery, HttpClient& http, Worker& self, Settlement* out);
+  bool run(const LeasedDelivery& delivery, HttpTransport& http, Worker& self, Settlement* out);
   Settlement settle(const LeasedDelivery& d, crmh_status status, int http_status,
                     int64_t retry_after_ms, const std::string& message,
                     const std::string& log_name);
@@ -82,6 +82,7 @@ class Dispatcher {
   AdapterRegistry& registry_;
   const RetryPolicy& policy_;
   const Clock& clock_;
+  const HttpTransportFactory transports_;
   const DispatcherSettings settings_;
   const int max_in_flight_;
 
@@ -99,7 +100,7 @@ class Dispatcher {
   bool stopping_ = false;      // workers finish their call and exit
   bool workers_done_ = false;  // every serving worker has exited; the dispatcher records and exits
 
-  std::map<std::string, int> overruns_;  // integration key -> consecutive overruns; dispatcher thread only
+  std::map<IntegrationKey, int> overruns_;  // consecutive overruns; dispatcher thread only
   std::thread dispatcher_;
 };
 

@@ -17,42 +17,24 @@ int64_t RetryPolicy::delay_ms(int attempts_made, int64_t retry_after_ms) const {
   return std::max(delay, retry_after_ms);
 }
 
-RetryDecision RetryPolicy::decide(crmh_status status, int attempt, int64_t retry_after_ms,
+RetryDecision RetryPolicy::decide(Outcome outcome, int attempt, int64_t retry_after_ms,
                                   const std::string& message) const {
-  switch (status) {
-    case CRMH_OK:
+  const OutcomeTraits& traits = describe(outcome);
+  const std::string name(traits.name);
+  switch (traits.disposition) {
+    case Disposition::kDelivered:
       return {RetryDecision::Kind::kDelivered, 0, ""};
-    case CRMH_PERMANENT:
-    case CRMH_BAD_CONFIG:
-    case CRMH_UNSUPPORTED:
-      return {RetryDecision::Kind::kDead, 0, outcome_name(status) + ": " + message};
-    default:
-      // RETRY, RATE_LIMITED, AUTH_EXPIRED, INTERNAL and any value a newer adapter invents: retry,
-      // never drop (DESIGN.md §3.5).
+    case Disposition::kDeadLetter:
+      return {RetryDecision::Kind::kDead, 0, name + ": " + message};
+    case Disposition::kRetry:
       break;
   }
   if (attempt >= settings_.attempts) {
     return {RetryDecision::Kind::kDead, 0,
-            "gave up after " + std::to_string(attempt) + " attempts; last: " +
-                outcome_name(status) + ": " + message};
+            "gave up after " + std::to_string(attempt) + " attempts; last: " + name + ": " + message};
   }
   return {RetryDecision::Kind::kRetry,
-          delay_ms(attempt, status == CRMH_RATE_LIMITED || status == CRMH_RETRY ? retry_after_ms : 0),
-          ""};
-}
-
-std::string outcome_name(crmh_status status) {
-  switch (status) {
-    case CRMH_OK: return "OK";
-    case CRMH_RETRY: return "RETRY";
-    case CRMH_RATE_LIMITED: return "RATE_LIMITED";
-    case CRMH_AUTH_EXPIRED: return "AUTH_EXPIRED";
-    case CRMH_PERMANENT: return "PERMANENT";
-    case CRMH_BAD_CONFIG: return "BAD_CONFIG";
-    case CRMH_UNSUPPORTED: return "UNSUPPORTED";
-    case CRMH_INTERNAL: return "INTERNAL";
-    default: return "UNKNOWN(" + std::to_string(status) + ")";
-  }
+          delay_ms(attempt, traits.honours_retry_after ? retry_after_ms : 0), ""};
 }
 
 }  // namespace crmhost

@@ -8,8 +8,7 @@
 #include <functional>
 #include <string>
 
-#include <crmhost/adapter.h>
-
+#include "common/outcome.h"
 #include "config/config.h"
 
 namespace crmhost {
@@ -30,8 +29,9 @@ class RetryPolicy {
   // Delay before attempt `attempts_made + 1`, given `attempts_made` >= 1 failures so far.
   int64_t delay_ms(int attempts_made, int64_t retry_after_ms) const;
 
-  // Classifies an adapter outcome after attempt number `attempt` (1-based).
-  RetryDecision decide(crmh_status status, int attempt, int64_t retry_after_ms,
+  // What follows an attempt number `attempt` (1-based) with `outcome` (its disposition in
+  // common/outcome.h, and the attempts left).
+  RetryDecision decide(Outcome outcome, int attempt, int64_t retry_after_ms,
                        const std::string& message) const;
 
   int max_attempts() const { return settings_.attempts; }
@@ -40,8 +40,5 @@ class RetryPolicy {
   RetrySettings settings_;
   std::function<double()> unit_random_;
 };
-
-// Name of an outcome for logs and the attempts table; unknown values read "UNKNOWN(n)".
-std::string outcome_name(crmh_status status);
 
 }  // namespace crmhost

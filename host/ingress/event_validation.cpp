@@ -267,7 +267,7 @@ VisitorEvent validate(const std::string& body) {
   if (!plausible_email(email)) bad("visitor.email", "is not an email address");
   in.string("visitor.first_name", true);
   in.string("visitor.last_name", true);
-  in.string("visitor.company", true);
+  in.string("visitor.company", false);  // many visitors come on their own
   in.string("visitor.phone", false, 64);
 
   in.object("visit");

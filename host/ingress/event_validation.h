@@ -5,7 +5,7 @@
 #include <string>
 
 #include "common/expected.h"
-#include "ingress/exchange.h"
+#include "http/exchange.h"
 
 namespace crmhost {
 

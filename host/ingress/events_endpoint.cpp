@@ -15,8 +15,7 @@ std::string accepted_json(const std::string& event_id, size_t deliveries) {
 }
 
 // Runs on the store's writer thread once `stored` is known; `accepted` is the usual answer.
-void answer_stored(DeferredReply& reply, std::string accepted, Expected<AppendResult> stored,
-                   Services& s) {
+void answer_stored(DeferredReply& reply, std::string accepted, Expected<AppendResult> stored) {
   if (!stored.ok()) {
     Poco::Logger::get("crmhost.ingress").error("store cannot commit: " + stored.error());
     reply.add_header("Retry-After", "1");
@@ -26,13 +25,12 @@ void answer_stored(DeferredReply& reply, std::string accepted, Expected<AppendRe
   }
   if (stored->repeated)  // the first answer again: its id and deliveries
     return reply.send(reply.format_json(202, accepted_json(stored->event_id, stored->deliveries)));
-  if (stored->deliveries > 0) s.dispatcher.wake();
-  reply.send(std::move(accepted));
+  reply.send(std::move(accepted));  // the store has told the dispatcher of the new deliveries
 }
 
 }  // namespace
 
-void post_event(Exchange& ex, Services& s) {
+void post_event(Exchange& ex, IngressServices& s) {
   const TenantConfig& tenant = *ex.caller.tenant;
   int retry_after_s = 0;
   if (!s.limiter.try_acquire(tenant.id, tenant.ingest_rate, &retry_after_s)) {
@@ -72,9 +70,9 @@ void post_event(Exchange& ex, Services& s) {
   e.id = new_id("evt");
   auto reply = ex.defer();
   std::string accepted = reply->format_json(202, accepted_json(e.id, e.integration_ids.size()));
-  s.store.append_then(std::move(e), [reply, accepted = std::move(accepted),
-                                     &s](Expected<AppendResult> stored) mutable {
-    answer_stored(*reply, std::move(accepted), std::move(stored), s);
+  s.store.append_then(std::move(e), [reply, accepted = std::move(accepted)](
+                                         Expected<AppendResult> stored) mutable {
+    answer_stored(*reply, std::move(accepted), std::move(stored));
   });
 }
 

@@ -23,10 +23,12 @@ std::vector<std::string> adapter_files(const std::string& dir) {
 
 }  // namespace
 
-AdapterRegistry::AdapterRegistry(std::string plugin_dir, std::string copy_dir, const Clock& clock)
+AdapterRegistry::AdapterRegistry(std::string plugin_dir, std::string copy_dir, const Clock& clock,
+                                 const SecretResolver& secrets)
     : plugin_dir_(std::move(plugin_dir)),
       copy_dir_(std::move(copy_dir)),
       clock_(clock),
+      secrets_(secrets),
       snapshot_(std::make_shared<Snapshot>()) {}
 
 void AdapterRegistry::publish(std::shared_ptr<Snapshot> next) {
@@ -39,10 +41,9 @@ std::shared_ptr<const AdapterRegistry::Snapshot> AdapterRegistry::snapshot() con
   return snapshot_;
 }
 
-std::shared_ptr<Integration> AdapterRegistry::integration(const std::string& tenant_id,
-                                                          const std::string& integration_id) const {
+std::shared_ptr<Integration> AdapterRegistry::integration(const IntegrationKey& key) const {
   auto snap = snapshot();
-  auto it = snap->integrations.find(key(tenant_id, integration_id));
+  auto it = snap->integrations.find(key);
   return it == snap->integrations.end() ? nullptr : it->second;
 }
 
@@ -50,8 +51,8 @@ void AdapterRegistry::withdraw(const std::string& adapter, const std::string& wh
   for (const auto& tenant : config_.tenants)
     for (const auto& ic : tenant.integrations)
       if (ic.adapter == adapter && ic.enabled) {
-        next.integrations.erase(key(tenant.id, ic.id));
-        next.unavailable[key(tenant.id, ic.id)] = why;
+        next.integrations.erase(ic.key());
+        next.unavailable[ic.key()] = why;
       }
 }
 
@@ -86,21 +87,21 @@ void AdapterRegistry::install(const std::string& file, Snapshot& next, ReloadRes
   }
 
   // Create every instance of the new generation before publishing any of them.
-  std::map<std::string, std::shared_ptr<Integration>> created;
-  std::map<std::string, std::string> failed;
+  std::map<IntegrationKey, std::shared_ptr<Integration>> created;
+  std::map<IntegrationKey, std::string> failed;
   for (const auto& tenant : config_.tenants)
     for (const auto& ic : tenant.integrations) {
       if (ic.adapter != name || !ic.enabled) continue;
-      auto in = Integration::create(ic, *lib, clock_);
-      if (in.ok()) created[key(tenant.id, ic.id)] = *in;
-      else failed[key(tenant.id, ic.id)] = in.error();
+      auto in = Integration::create(ic, *lib, clock_, secrets_);
+      if (in.ok()) created[ic.key()] = *in;
+      else failed[ic.key()] = in.error();
     }
   std::string version = (*lib)->descriptor().version;
   if (current != next.adapters.end() && !failed.empty()) {
     // A swap is all or nothing: the old generation keeps serving every integration.
     outcome.message = "kept generation " + std::to_string(current->second.generation) + ": " +
                       name + " " + version + " from " + file + " failed to create " +
-                      failed.begin()->first + ": " + failed.begin()->second;
+                      failed.begin()->first.log_name() + ": " + failed.begin()->second;
     logger().error(outcome.message);
     current->second.last_reload = outcome;
     current->second.refused_sha256 = (*lib)->info().sha256;
@@ -129,7 +130,7 @@ void AdapterRegistry::install(const std::string& file, Snapshot& next, ReloadRes
     next.unavailable.erase(k);
   }
   for (auto& [k, why] : failed) {
-    logger().error("integration " + k + ": " + why);
+    logger().error("integration " + k.log_name() + ": " + why);
     next.integrations.erase(k);
     next.unavailable[k] = why;
   }
@@ -142,14 +143,14 @@ void AdapterRegistry::load(const Config& config) {
   auto next = std::make_shared<Snapshot>();
   for (const auto& tenant : config_.tenants)
     for (const auto& ic : tenant.integrations)
-      next->unavailable[key(tenant.id, ic.id)] =
+      next->unavailable[ic.key()] =
           ic.enabled ? "no adapter named " + ic.adapter + " is loaded" : "disabled";
   for (const auto& file : adapter_files(plugin_dir_)) install(file, *next, nullptr);
   // install() logged the integrations whose create failed; these never had an adapter to try.
   for (const auto& tenant : config_.tenants)
     for (const auto& ic : tenant.integrations)
       if (ic.enabled && !next->adapters.count(ic.adapter))
-        logger().error("integration " + key(tenant.id, ic.id) + ": " + next->unavailable[key(tenant.id, ic.id)]);
+        logger().error("integration " + ic.key().log_name() + ": " + next->unavailable[ic.key()]);
   publish(std::move(next));
 }
 
@@ -197,14 +198,12 @@ bool AdapterRegistry::reload(const std::string& adapter_name, ReloadResult* resu
   return true;
 }
 
-void AdapterRegistry::suspend(const std::string& tenant_id, const std::string& integration_id,
-                              const std::string& reason) {
+void AdapterRegistry::suspend(const IntegrationKey& k, const std::string& reason) {
   std::lock_guard reload_lock(reload_mu_);
   auto next = std::make_shared<Snapshot>(*snapshot());
-  std::string k = key(tenant_id, integration_id);
   if (!next->integrations.erase(k)) return;
   next->unavailable[k] = "suspended: " + reason;
-  logger().error("integration " + k + " suspended: " + reason);
+  logger().error("integration " + k.log_name() + " suspended: " + reason);
   publish(std::move(next));
 }
 

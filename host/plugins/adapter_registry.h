@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "common/integration_key.h"
 #include "config/config.h"
 #include "plugins/adapter_library.h"
 #include "plugins/integration.h"
@@ -51,13 +52,15 @@ class AdapterRegistry {
   struct Snapshot {
     std::map<std::string, AdapterState> adapters;  // by adapter name
     std::vector<RefusedAdapter> refused;           // files in plugin_dir that serve nothing
-    // "tenant/integration" -> live instance of the serving generation
-    std::map<std::string, std::shared_ptr<Integration>> integrations;
-    // "tenant/integration" -> why it has no instance (disabled, no adapter, suspended, ...)
-    std::map<std::string, std::string> unavailable;
+    // live instance of the serving generation, per integration
+    std::map<IntegrationKey, std::shared_ptr<Integration>> integrations;
+    // why an integration has no instance (disabled, no adapter, suspended, ...)
+    std::map<IntegrationKey, std::string> unavailable;
   };
 
-  AdapterRegistry(std::string plugin_dir, std::string copy_dir, const Clock& clock);
+  // `secrets` resolves the integrations' secret references each time instances are created.
+  AdapterRegistry(std::string plugin_dir, std::string copy_dir, const Clock& clock,
+                  const SecretResolver& secrets);
 
   // First load: every adapter in plugin_dir, every integration of `config`.
   void load(const Config& config);
@@ -68,17 +71,11 @@ class AdapterRegistry {
   // suspended integrations). False when no adapter of that name is known.
   bool reload(const std::string& adapter_name, ReloadResult* result);
   // Takes an integration out of service until its adapter is reloaded.
-  void suspend(const std::string& tenant_id, const std::string& integration_id,
-               const std::string& reason);
+  void suspend(const IntegrationKey& integration, const std::string& reason);
 
   std::shared_ptr<const Snapshot> snapshot() const;
-  std::shared_ptr<Integration> integration(const std::string& tenant_id,
-                                           const std::string& integration_id) const;
+  std::shared_ptr<Integration> integration(const IntegrationKey& key) const;
   const std::string& plugin_dir() const { return plugin_dir_; }
-
-  static std::string key(const std::string& tenant_id, const std::string& integration_id) {
-    return tenant_id + "/" + integration_id;
-  }
 
  private:
   // Loads `file` and creates its instances into `next`, replacing the adapter of the same name
@@ -90,6 +87,7 @@ class AdapterRegistry {
 
   const std::string plugin_dir_, copy_dir_;
   const Clock& clock_;
+  const SecretResolver& secrets_;
   std::mutex reload_mu_;  // serializes load/rescan/reload/suspend; guards config_ and retired_
   Config config_;         // the integrations instances are created from
   std::vector<std::shared_ptr<const AdapterLibrary>> retired_;  // kept mapped, never unloaded

@@ -66,9 +66,16 @@ crmh_status hmac(crmh_call* call, crmh_str secret_name, uint32_t key_format, crm
   return CRMH_OK;
 }
 
+crmh_status check_secret(void* host_ctx, crmh_str secret_name, uint32_t key_format) {
+  if (host_ctx == nullptr) return CRMH_INTERNAL;
+  const PreparedHmacKey* key = integration_of(host_ctx)->hmac_key(
+      std::string_view(secret_name.ptr ? secret_name.ptr : "", secret_name.len), key_format);
+  return key == nullptr ? CRMH_BAD_CONFIG : CRMH_OK;
+}
+
 const crmh_host_api kHostApi = {
     sizeof(crmh_host_api), CRMH_ABI_MAJOR, CRMH_ABI_MINOR, log, wall_clock_ms, monotonic_ms,
-    http_send, hmac,
+    http_send, hmac, check_secret,
 };
 
 }  // namespace

@@ -18,7 +18,7 @@ class Integration;
 // Used by one thread at a time: the worker running the call.
 struct crmh_call {
   crmhost::Integration* integration;
-  crmhost::HttpClient* http;
+  crmhost::HttpTransport* http;
   int64_t deadline_ms;  // monotonic
   std::deque<crmhost::HttpExchange> exchanges;
   std::deque<std::vector<crmh_header>> header_views;

@@ -11,22 +11,30 @@ Integration::Integration(IntegrationConfig config, std::shared_ptr<const Adapter
     : config_(std::move(config)),
       library_(std::move(library)),
       clock_(clock),
-      log_name_(config_.tenant_id + "/" + config_.id),
-      threadsafe_(library_->descriptor().flags & CRMH_FLAG_INSTANCE_THREADSAFE) {
-  for (const auto& [name, value] : config_.secrets) {
+      log_name_(config_.key().log_name()),
+      threadsafe_(library_->descriptor().flags & CRMH_FLAG_INSTANCE_THREADSAFE) {}
+
+Status Integration::prepare_secrets(const SecretResolver& secrets) {
+  for (const auto& [name, ref] : config_.secret_refs) {
+    auto value = secrets.resolve(ref);
+    if (!value.ok())
+      return Error{log_name_ + ": config." + name + ": " + value.error(), ErrorKind::kBadInput};
     auto& keys = hmac_keys_[name];
     for (uint32_t format = 0; format < kKeyFormats; ++format) {
-      auto key = decode_secret_key(value, format);
+      auto key = decode_secret_key(*value, format);
       if (!key.ok()) continue;
       auto prepared = PreparedHmacKey::prepare(*key);
       if (prepared.ok()) keys[format] = std::move(*prepared);
     }
   }
+  return ok_status();
 }
 
 Expected<std::shared_ptr<Integration>> Integration::create(
-    IntegrationConfig config, std::shared_ptr<const AdapterLibrary> library, const Clock& clock) {
+    IntegrationConfig config, std::shared_ptr<const AdapterLibrary> library, const Clock& clock,
+    const SecretResolver& secrets) {
   std::shared_ptr<Integration> in(new Integration(std::move(config), std::move(library), clock));
+  if (auto prepared = in->prepare_secrets(secrets); !prepared.ok()) return prepared.failure();
   crmh_result result{};
   result.struct_size = sizeof result;
   const std::string& json = in->config_.config_json;
@@ -36,7 +44,8 @@ Expected<std::shared_ptr<Integration>> Integration::create(
   if (status != CRMH_OK || instance == nullptr) {
     result.message[sizeof result.message - 1] = '\0';
     return Error{"adapter " + in->config_.adapter + " refused the config of " + in->log_name_ +
-                 ": " + (result.message[0] ? result.message : "create failed")};
+                     ": " + (result.message[0] ? result.message : "create failed"),
+                 ErrorKind::kBadInput};
   }
   in->instance_ = instance;
   return in;

@@ -19,13 +19,18 @@
 #include "config/config.h"
 #include "plugins/adapter_library.h"
 #include "secrets/hmac.h"
+#include "secrets/secrets.h"
 
 namespace crmhost {
 
 class Integration {
  public:
+  // Resolves the config's secret references through `secrets` (the values are kept only as
+  // prepared HMAC keys), then calls the adapter's create. kBadInput naming the key when a
+  // reference does not resolve or the adapter refuses the config.
   static Expected<std::shared_ptr<Integration>> create(
-      IntegrationConfig config, std::shared_ptr<const AdapterLibrary> library, const Clock& clock);
+      IntegrationConfig config, std::shared_ptr<const AdapterLibrary> library, const Clock& clock,
+      const SecretResolver& secrets);
   ~Integration();
   Integration(const Integration&) = delete;
   Integration& operator=(const Integration&) = delete;
@@ -43,6 +48,7 @@ class Integration {
  private:
   Integration(IntegrationConfig config, std::shared_ptr<const AdapterLibrary> library,
               const Clock& clock);
+  Status prepare_secrets(const SecretResolver& secrets);
   IntegrationConfig config_;
   std::shared_ptr<const AdapterLibrary> library_;
   const Clock& clock_;

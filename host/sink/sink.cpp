@@ -13,10 +13,10 @@
 
 #include "common/files.h"
 #include "config/config.h"
-#include "ingress/http_server.h"
+#include "http/http_server.h"
 #include "secrets/hmac.h"
-#include "secrets/secret_ref.h"
-#include "signals.h"
+#include "secrets/secrets.h"
+#include "common/signals.h"
 
 namespace crmhost {
 namespace {
@@ -79,7 +79,7 @@ int run_sink(const std::vector<std::string>& args) {
     std::cerr << "crmhost sink: --secret is required (the integration's whsec_ signing secret)\n";
     return 2;
   }
-  auto secret = resolve_secret_ref(secret_ref);
+  auto secret = reference_secrets().resolve(secret_ref);
   if (!secret.ok()) {
     std::cerr << "crmhost sink: --secret: " << secret.error() << "\n";
     return 2;

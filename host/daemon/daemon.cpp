@@ -1,0 +1,187 @@
+#include "daemon/daemon.h"
+
+#include <Poco/AutoPtr.h>
+#include <Poco/ConsoleChannel.h>
+#include <Poco/FormattingChannel.h>
+#include <Poco/Logger.h>
+#include <Poco/Net/SSLManager.h>
+#include <Poco/PatternFormatter.h>
+
+#include <csignal>
+#include <iostream>
+#include <random>
+
+#include "admin/admin_routes.h"
+#include "common/files.h"
+#include "config/config.h"
+#include "delivery/dispatcher.h"
+#include "http/http_server.h"
+#include "http/router.h"
+#include "ingress/ingest_limiter.h"
+#include "ingress/ingress_routes.h"
+#include "plugins/adapter_registry.h"
+#include "plugins/http_client.h"
+#include "plugins/plugin_dir_watcher.h"
+#include "secrets/secrets.h"
+#include "common/signals.h"
+#include "store/sqlite/sqlite_store.h"
+
+namespace crmhost {
+namespace {
+
+void configure_logging() {
+  Poco::AutoPtr<Poco::PatternFormatter> pattern(new Poco::PatternFormatter("%Y-%m-%dT%H:%M:%S.%iZ %p %s: %t"));
+  Poco::AutoPtr<Poco::FormattingChannel> channel(new Poco::FormattingChannel(pattern, new Poco::ConsoleChannel));
+  Poco::Logger::root().setChannel(channel);
+  Poco::Logger::root().setLevel(Poco::Message::PRIO_INFORMATION);
+}
+
+// Uniform [0,1) for retry jitter; one generator per thread, seeded from the OS.
+double unit_random() {
+  thread_local std::mt19937_64 gen{std::random_device{}()};
+  return std::uniform_real_distribution<double>(0.0, 1.0)(gen);
+}
+
+// One listener: its server and the route table it serves.
+struct Listener {
+  std::unique_ptr<Router> router;
+  std::unique_ptr<HttpServer> server;
+};
+
+Listener make_listener(const Config& config, std::unique_ptr<Router> router) {
+  Listener l;
+  l.router = std::move(router);
+  Router& r = *l.router;
+  l.server = std::make_unique<HttpServer>(
+      [&r, max_body = config.max_body](Poco::Net::HTTPServerRequest& req,
+                                        Poco::Net::HTTPServerResponse& resp, ReplyOrder& order) {
+        Exchange ex(req, resp, order, max_body);
+        r.handle(ex);
+      },
+      128, r.event_loop_requests(), 0);
+  return l;
+}
+
+}  // namespace
+
+int run_daemon(const std::vector<std::string>& args) {
+  std::string config_path, ready_file;
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--config" && i + 1 < args.size()) config_path = args[++i];
+    else if (args[i] == "--ready-file" && i + 1 < args.size()) ready_file = args[++i];
+    else {
+      std::cerr << "usage: crmhost run --config FILE [--ready-file PATH]\n";
+      return 2;
+    }
+  }
+  if (config_path.empty()) {
+    std::cerr << "crmhost: --config FILE is required\n";
+    return 2;
+  }
+  auto config = load_config(config_path);
+  if (!config.ok()) {
+    std::cerr << "crmhost: config: " << config.error() << "\n";
+    return 2;
+  }
+  configure_logging();
+  auto& log = Poco::Logger::get("crmhost");
+  block_termination_signals();
+  Poco::Net::initializeSSL();
+
+  // The engine locks data_dir before it opens or migrates anything.
+  auto store = SqliteStore::open(config->data_dir, config->durability == "full"
+                                                       ? SqliteStore::Sync::kFull
+                                                       : SqliteStore::Sync::kNormal);
+  if (!store.ok()) {
+    log.fatal("store: " + store.error());
+    return 1;
+  }
+  if (int released = (*store)->leases_released_at_open(); released > 0)
+    log.warning(std::to_string(released) + " deliveries were in flight when the last run stopped; they will be retried");
+
+  SystemClock clock;
+  AdapterRegistry registry(config->plugin_dir, config->data_dir + "/adapters", clock,
+                           reference_secrets());
+  registry.load(*config);
+  RetryPolicy policy(config->retry, unit_random);
+  Dispatcher dispatcher(**store, registry, policy, clock,
+                        [&clock] { return std::make_unique<HttpClient>(clock); },
+                        {config->workers, config->lease_ms, config->deliver_timeout_ms,
+                         config->park_delay_ms, config->overrun_margin_ms,
+                         config->suspend_after_overruns});
+  (*store)->on_deliveries_due([&dispatcher] { dispatcher.wake(); });
+  IngestLimiter limiter(clock);
+
+  // Every route table is built here. The tenant API and the operator API share `listen` unless
+  // `admin_listen` gives the operator API its own address.
+  IngressServices ingress{*config, **store, limiter, clock};
+  AdminServices admin{**store, registry, dispatcher, clock};
+  auto tenant_routes = std::make_unique<Router>(*config);
+  add_ingress_routes(*tenant_routes, ingress);
+  add_health_routes(*tenant_routes, admin);
+  std::unique_ptr<Router> admin_routes;
+  if (config->has_admin_listen) {
+    admin_routes = std::make_unique<Router>(*config);
+    add_health_routes(*admin_routes, admin);
+    add_admin_routes(*admin_routes, admin);
+  } else {
+    add_admin_routes(*tenant_routes, admin);
+  }
+  Listener tenant_listener = make_listener(*config, std::move(tenant_routes));
+  Listener admin_listener;
+  if (admin_routes) admin_listener = make_listener(*config, std::move(admin_routes));
+
+  dispatcher.start();
+  auto stop_servers = [&] {
+    if (admin_listener.server) admin_listener.server->stop();
+    tenant_listener.server->stop();
+  };
+  if (auto s = tenant_listener.server->start(config->listen_host, config->listen_port); !s.ok()) {
+    log.fatal(s.error());
+    dispatcher.stop();
+    return 1;
+  }
+  std::string admin_url;
+  if (admin_listener.server) {
+    if (auto s = admin_listener.server->start(config->admin_listen_host, config->admin_listen_port);
+        !s.ok()) {
+      log.fatal("admin_listen: " + s.error());
+      stop_servers();
+      dispatcher.stop();
+      return 1;
+    }
+    admin_url = "http://" + config->admin_listen_host + ":" +
+                std::to_string(admin_listener.server->port());
+    log.information("operator API on " + admin_url);
+  }
+  std::string url = "http://" + config->listen_host + ":" + std::to_string(tenant_listener.server->port());
+  log.information("listening on " + url + " (durability " + config->durability + ")");
+  std::cerr << "crmhost: listening on " << url << std::endl;
+  if (!ready_file.empty()) {
+    // The admin URL first, so that a reader who sees the ready file finds both.
+    if (!admin_url.empty())
+      if (auto s = write_file_atomically(ready_file + ".admin", admin_url); !s.ok()) log.error(s.error());
+    if (auto s = write_file_atomically(ready_file, url); !s.ok()) log.error(s.error());
+  }
+
+  PluginDirWatcher watcher(config->plugin_dir, std::chrono::milliseconds(300), [&registry] {
+    Poco::Logger::get("crmhost").information("plugin_dir changed: rescanning");
+    registry.rescan();
+  });
+  if (auto s = watcher.start(); !s.ok()) log.warning(s.error() + "; reload with SIGHUP or the admin API");
+
+  int sig;
+  while ((sig = wait_for_signal()) == SIGHUP) {
+    log.information("SIGHUP: rescanning " + config->plugin_dir);
+    registry.rescan();
+  }
+  log.information("signal " + std::to_string(sig) + ": stopping");
+  watcher.stop();
+  stop_servers();
+  dispatcher.stop();
+  Poco::Net::uninitializeSSL();
+  log.information("stopped");
+  return 0;
+}
+
+}  // namespace crmhost

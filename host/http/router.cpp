@@ -1,0 +1,148 @@
+#include "http/router.h"
+
+#include <Poco/Logger.h>
+#include <Poco/URI.h>
+#include <openssl/crypto.h>
+
+#include "common/ids.h"
+
+namespace crmhost {
+namespace {
+
+std::vector<std::string> split_path(const std::string& path) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= path.size()) {
+    size_t slash = path.find('/', start);
+    if (slash == std::string::npos) slash = path.size();
+    if (slash > start) out.push_back(path.substr(start, slash - start));
+    start = slash + 1;
+  }
+  return out;
+}
+
+// Whether `a` and `b` hold the same bytes; how long it takes says nothing of where they differ.
+bool same_in_constant_time(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+// sha256_hex(key), remembered for the last key this thread hashed: a connection sends the same
+// key with every request. Compared in constant time, so how long the comparison takes says
+// nothing of the remembered key (which may be another tenant's).
+const std::string& key_hash(std::string_view key) {
+  thread_local std::string last_key, last_hash;
+  if (last_hash.empty() || !same_in_constant_time(last_key, key)) {
+    last_key.assign(key);
+    last_hash = sha256_hex(last_key);
+  }
+  return last_hash;
+}
+
+}  // namespace
+
+Router::Router(const Config& config) : config_(config) {
+  for (const auto& tenant : config.tenants)
+    for (const auto& hash : tenant.api_key_hashes) tenants_by_key_hash_[hash] = &tenant;
+}
+
+void Router::add(const std::string& method, const std::string& pattern, Access access,
+                 Endpoint endpoint, Serving serving) {
+  if (serving == Serving::kEventLoop && pattern.find('{') != std::string::npos)
+    serving = Serving::kThread;  // a loop matches whole request lines only
+  routes_.push_back({method, pattern, split_path(pattern), access, std::move(endpoint), serving});
+}
+
+std::vector<std::string> Router::event_loop_requests() const {
+  std::vector<std::string> lines;
+  for (const auto& route : routes_)
+    if (route.serving == Serving::kEventLoop)
+      lines.push_back(route.method + " " + route.pattern + " HTTP/1.1");
+  return lines;
+}
+
+bool Router::authenticate(Exchange& ex, Access access) const {
+  if (access == Access::kPublic) return true;
+  const std::string auth = ex.request.get("Authorization", "");
+  const std::string prefix = "Bearer ";
+  if (auth.size() <= prefix.size() || auth.compare(0, prefix.size(), prefix) != 0) {
+    ex.response.set("WWW-Authenticate", "Bearer");
+    ex.send_problem(
+        {401, "unauthorized", "an Authorization: Bearer <api key> header is required", ""});
+    return false;
+  }
+  // Keys are stored only as hashes; the map lookup is on the hash, never on the key.
+  const std::string& hash = key_hash(std::string_view(auth).substr(prefix.size()));
+  if (auto it = tenants_by_key_hash_.find(hash); it != tenants_by_key_hash_.end()) {
+    ex.caller.tenant = it->second;
+  } else if (!config_.admin_key_hash.empty() &&
+             same_in_constant_time(hash, config_.admin_key_hash)) {
+    ex.caller.admin = true;
+  } else {
+    ex.response.set("WWW-Authenticate", "Bearer error=\"invalid_token\"");
+    ex.send_problem({401, "unauthorized", "the API key is not valid", ""});
+    return false;
+  }
+  if (access == Access::kTenant && ex.caller.tenant == nullptr) {
+    ex.send_problem({403, "forbidden", "this call needs a tenant API key", ""});
+    return false;
+  }
+  if (access == Access::kAdmin && !ex.caller.admin) {
+    ex.send_problem({403, "forbidden", "this call needs the admin key", ""});
+    return false;
+  }
+  return true;
+}
+
+void Router::handle(Exchange& ex) const {
+  std::string path;
+  try {
+    path = Poco::URI(ex.request.getURI()).getPath();
+  } catch (const Poco::Exception&) {
+    ex.send_problem({400, "bad_request", "the request URI is malformed", ""});
+    return;
+  }
+  auto segments = split_path(path);
+  bool path_known = false;
+  std::vector<std::string> allowed;
+  for (const auto& route : routes_) {
+    if (route.segments.size() != segments.size()) continue;
+    std::vector<std::string> params;
+    bool match = true;
+    for (size_t i = 0; i < segments.size() && match; ++i) {
+      const auto& want = route.segments[i];
+      if (want.size() > 2 && want.front() == '{' && want.back() == '}')
+        params.push_back(segments[i]);
+      else
+        match = want == segments[i];
+    }
+    if (!match) continue;
+    path_known = true;
+    if (route.method != ex.request.getMethod()) {
+      allowed.push_back(route.method);
+      continue;
+    }
+    if (!authenticate(ex, route.access)) return;
+    ex.params = std::move(params);
+    try {
+      route.endpoint(ex);
+    } catch (const std::exception& e) {
+      Poco::Logger::get("crmhost.ingress")
+          .error(ex.request.getMethod() + " " + path + ": " + e.what());
+      if (!ex.answered())
+        ex.send_problem({500, "internal", "the request failed inside crmhost; see the log", ""});
+    }
+    return;
+  }
+  if (path_known) {
+    std::string allow;
+    for (const auto& m : allowed) allow += (allow.empty() ? "" : ", ") + m;
+    ex.response.set("Allow", allow);
+    ex.send_problem(
+        {405, "method_not_allowed",
+         ex.request.getMethod() + " is not allowed on " + path + " (allowed: " + allow + ")", ""});
+    return;
+  }
+  ex.send_problem({404, "not_found", "no such endpoint: " + path, ""});
+}
+
+}  // namespace crmhost

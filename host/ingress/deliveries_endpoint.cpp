@@ -1,0 +1,73 @@
+#include "ingress/deliveries_endpoint.h"
+
+#include <Poco/JSON/Array.h>
+#include <Poco/Logger.h>
+
+namespace crmhost {
+namespace {
+
+Poco::Dynamic::Var or_null(const std::string& s) { return s.empty() ? Poco::Dynamic::Var() : Poco::Dynamic::Var(s); }
+
+// The store failed: the answer says only what kind of failure, the log says what.
+void send_store_failure(Exchange& ex, const Error& error) {
+  if (error.kind == ErrorKind::kUnavailable || error.kind == ErrorKind::kInternal)
+    Poco::Logger::get("crmhost.ingress").error(ex.request.getMethod() + " " + ex.request.getURI() +
+                                               ": " + error.message);
+  ex.send_problem(problem_for(error));
+}
+
+}  // namespace
+
+void list_deliveries(Exchange& ex, IngressServices& s) {
+  DeliveryQuery q;
+  q.tenant_id = ex.caller.tenant->id;
+  if (auto status = ex.query("status"); status && !status->empty()) {
+    q.status = parse_delivery_status(*status);
+    if (!q.status)
+      return ex.send_problem({400, "bad_field", "status must be pending, leased, delivered or dead", "status"});
+  }
+  q.event_id = ex.query("event_id").value_or("");
+  if (auto limit = ex.query("limit")) {
+    try {
+      q.limit = std::stoi(*limit);
+    } catch (const std::exception&) {
+      q.limit = -1;
+    }
+    if (q.limit < 1 || q.limit > 1000)
+      return ex.send_problem({400, "bad_field", "limit must be a number from 1 to 1000", "limit"});
+  }
+  auto rows = s.store.list_deliveries(q);
+  if (!rows.ok()) return send_store_failure(ex, rows.failure());
+  Poco::JSON::Array list;
+  for (const auto& d : *rows) {
+    Poco::JSON::Object o;
+    o.set("id", d.id);
+    o.set("event_id", d.event_id);
+    o.set("integration", d.integration_id);
+    o.set("event_type", d.event_type);
+    o.set("status", std::string(delivery_status_name(d.status)));
+    o.set("attempts", d.attempts);
+    o.set("last_http_status", d.last_http_status ? Poco::Dynamic::Var(d.last_http_status) : Poco::Dynamic::Var());
+    o.set("last_error", or_null(d.last_error));
+    o.set("dead_reason", or_null(d.dead_reason));
+    o.set("next_attempt_at", d.status == DeliveryStatus::kPending ? Poco::Dynamic::Var(iso8601(d.next_attempt_at_ms)) : Poco::Dynamic::Var());
+    o.set("updated_at", iso8601(d.updated_at_ms));
+    list.add(o);
+  }
+  Poco::JSON::Object answer;
+  answer.set("deliveries", list);
+  ex.send_json(200, answer);
+}
+
+void replay_delivery(Exchange& ex, IngressServices& s) {
+  const std::string& id = ex.params.at(0);
+  // The store tells the dispatcher that the delivery is due.
+  if (auto replayed = s.store.replay(ex.caller.tenant->id, id, s.clock.wall_ms()); !replayed.ok())
+    return send_store_failure(ex, replayed.failure());
+  Poco::JSON::Object answer;
+  answer.set("id", id);
+  answer.set("status", "pending");
+  ex.send_json(202, answer);
+}
+
+}  // namespace crmhost

@@ -1,0 +1,155 @@
+#include "store/sqlite/schema.h"
+
+#include <string>
+
+#include "store/sqlite/statement.h"
+
+namespace crmhost {
+namespace {
+
+// Append only: a shipped migration is never edited; a change is a new entry.
+const char* const kMigrations[] = {
+    // 1: the outbox.
+    R"sql(
+CREATE TABLE events (
+  id              TEXT PRIMARY KEY,
+  tenant_id       TEXT NOT NULL,
+  idempotency_key TEXT,
+  event_type      TEXT NOT NULL,
+  payload         TEXT NOT NULL,
+  received_at     INTEGER NOT NULL,
+  deliveries      INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX events_idempotency ON events(tenant_id, idempotency_key)
+  WHERE idempotency_key IS NOT NULL;
+
+CREATE TABLE deliveries (
+  id               TEXT PRIMARY KEY,
+  event_id         TEXT NOT NULL REFERENCES events(id),
+  tenant_id        TEXT NOT NULL,
+  integration_id   TEXT NOT NULL,
+  status           TEXT NOT NULL CHECK (status IN ('pending','leased','delivered','dead')),
+  attempts         INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at  INTEGER NOT NULL,
+  lease_until      INTEGER,
+  last_http_status INTEGER,
+  last_error       TEXT,
+  created_at       INTEGER NOT NULL,
+  updated_at       INTEGER NOT NULL
+);
+CREATE INDEX deliveries_due ON deliveries(status, next_attempt_at);
+CREATE INDEX deliveries_tenant ON deliveries(tenant_id, status, updated_at);
+CREATE INDEX deliveries_event ON deliveries(event_id);
+
+CREATE TABLE attempts (
+  id           INTEGER PRIMARY KEY,
+  delivery_id  TEXT NOT NULL REFERENCES deliveries(id),
+  attempt      INTEGER NOT NULL,
+  started_at   INTEGER NOT NULL,
+  duration_ms  INTEGER NOT NULL,
+  outcome      TEXT NOT NULL,
+  http_status  INTEGER,
+  error        TEXT
+);
+CREATE INDEX attempts_delivery ON attempts(delivery_id);
+
+CREATE TABLE dead_letters (
+  id             INTEGER PRIMARY KEY,
+  delivery_id    TEXT NOT NULL REFERENCES deliveries(id),
+  tenant_id      TEXT NOT NULL,
+  integration_id TEXT NOT NULL,
+  reason         TEXT NOT NULL,
+  dead_at        INTEGER NOT NULL,
+  replayed_at    INTEGER
+);
+CREATE INDEX dead_letters_delivery ON dead_letters(delivery_id);
+)sql",
+
+    // 2: deliveries rebuilt so that writing a row costs less (SQLite alters a constraint only by
+    // rebuilding the table; columns and meaning are unchanged):
+    // - the status CHECK is an OR chain: an IN list of four builds a temporary b-tree for every
+    //   row inserted or updated;
+    // - keyed by id (WITHOUT ROWID): one b-tree instead of a rowid table plus an index on id;
+    // - the dispatcher's indexes are partial and hold only what it looks for (due pending rows,
+    //   held leases), so a delivered row leaves both;
+    // - the tenant index orders by updated_at alone: leasing, which changes only the status,
+    //   leaves it alone, and the deliveries listing reads it in order instead of sorting.
+    R"sql(
+CREATE TABLE deliveries_v2 (
+  id               TEXT PRIMARY KEY,
+  event_id         TEXT NOT NULL REFERENCES events(id),
+  tenant_id        TEXT NOT NULL,
+  integration_id   TEXT NOT NULL,
+  status           TEXT NOT NULL CHECK (status = 'pending' OR status = 'leased' OR
+                                        status = 'delivered' OR status = 'dead'),
+  attempts         INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at  INTEGER NOT NULL,
+  lease_until      INTEGER,
+  last_http_status INTEGER,
+  last_error       TEXT,
+  created_at       INTEGER NOT NULL,
+  updated_at       INTEGER NOT NULL
+) WITHOUT ROWID;
+INSERT INTO deliveries_v2(id, event_id, tenant_id, integration_id, status, attempts,
+                          next_attempt_at, lease_until, last_http_status, last_error, created_at,
+                          updated_at)
+  SELECT id, event_id, tenant_id, integration_id, status, attempts, next_attempt_at, lease_until,
+         last_http_status, last_error, created_at, updated_at FROM deliveries;
+DROP TABLE deliveries;
+ALTER TABLE deliveries_v2 RENAME TO deliveries;
+CREATE INDEX deliveries_due ON deliveries(next_attempt_at) WHERE status = 'pending';
+CREATE INDEX deliveries_leased ON deliveries(lease_until) WHERE status = 'leased';
+CREATE INDEX deliveries_tenant ON deliveries(tenant_id, updated_at);
+CREATE INDEX deliveries_event ON deliveries(event_id);
+)sql",
+};
+
+constexpr int kLatest = sizeof(kMigrations) / sizeof(kMigrations[0]);
+
+Expected<int> user_version(sqlite3* db) {
+  SqliteStatement q(db, "PRAGMA user_version");
+  if (!q.prepared() || q.step() != SQLITE_ROW) return Error{sqlite3_errmsg(db)};
+  return static_cast<int>(q.integer(0));
+}
+
+// PRAGMA foreign_key_check answers one row per dangling reference.
+Status foreign_keys_hold(sqlite3* db) {
+  SqliteStatement q(db, "PRAGMA foreign_key_check");
+  if (!q.prepared()) return Error{sqlite3_errmsg(db)};
+  int rc = q.step();
+  if (rc == SQLITE_ROW) return Error{"a foreign key of table " + q.text(0) + " dangles"};
+  if (rc != SQLITE_DONE) return Error{sqlite3_errmsg(db)};
+  return ok_status();
+}
+
+}  // namespace
+
+Status migrate_schema(sqlite3* db) {
+  auto version = user_version(db);
+  if (!version.ok()) return Error{"reading schema version: " + version.error()};
+  if (*version > kLatest)
+    return Error{"database schema version " + std::to_string(*version) +
+                 " is newer than this crmhost knows (" + std::to_string(kLatest) + ")"};
+  if (*version == kLatest) return ok_status();
+  // A migration may rebuild a table that others reference (SQLite's documented procedure: new
+  // table, copy, drop, rename). Foreign keys are off meanwhile, since dropping the old table
+  // would otherwise delete through them, and every reference is checked before each commit.
+  // The pragma is a no-op inside a transaction, so it is set around them.
+  if (auto off = sqlite_exec(db, "PRAGMA foreign_keys=OFF"); !off.ok()) return off;
+  Status result = ok_status();
+  for (int v = *version; v < kLatest && result.ok(); ++v) {
+    std::string sql = std::string("BEGIN IMMEDIATE;") + kMigrations[v] +
+                      "PRAGMA user_version = " + std::to_string(v + 1) + ";";
+    auto done = sqlite_exec(db, sql.c_str());
+    if (done.ok()) done = foreign_keys_hold(db);
+    if (done.ok()) done = sqlite_exec(db, "COMMIT");
+    if (!done.ok()) {
+      sqlite_exec(db, "ROLLBACK");
+      result = Error{"schema migration " + std::to_string(v + 1) + ": " + done.error()};
+    }
+  }
+  if (auto on = sqlite_exec(db, "PRAGMA foreign_keys=ON"); !on.ok() && result.ok()) return on;
+  return result;
+}
+
+}  // namespace crmhost

@@ -1,0 +1,261 @@
+#include "store/store.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <filesystem>
+#include <functional>
+#include <future>
+#include <set>
+#include <thread>
+
+#include "store/sqlite/sqlite_store.h"
+#include "support/temp_dir.h"
+
+namespace crmhost {
+namespace {
+
+// An engine under test: how to open a store of it in an empty directory.
+struct Engine {
+  std::string name;
+  std::function<Expected<std::unique_ptr<Store>>(const std::filesystem::path& dir)> open;
+};
+
+void PrintTo(const Engine& engine, std::ostream* out) { *out << engine.name; }
+
+// The contract every store engine must pass (store/store.h). A new engine adds itself to
+// kEngines below and passes every test here unchanged.
+class StoreTest : public ::testing::TestWithParam<Engine> {
+ protected:
+  void SetUp() override {
+    auto s = GetParam().open(dir_.path());
+    ASSERT_TRUE(s.ok()) << s.error();
+    store_ = std::move(*s);
+  }
+  void TearDown() override { store_.reset(); }
+  NewEvent event(const std::string& key, std::vector<std::string> integrations = {"hook"}) {
+    return NewEvent{"acme", key, "visitor.checked_in", R"({"event":"visitor.checked_in"})",
+                    std::move(integrations), 1000, ""};
+  }
+  std::vector<LeasedDelivery> lease(int64_t now, int limit = 100) {
+    auto l = store_->settle_and_lease({}, now, 60000, limit);
+    EXPECT_TRUE(l.ok()) << l.error();
+    return l.ok() ? *l : std::vector<LeasedDelivery>{};
+  }
+  testing::TempDir dir_;
+  std::unique_ptr<Store> store_;
+};
+
+const Engine kEngines[] = {
+    {"sqlite",
+     [](const std::filesystem::path& dir) -> Expected<std::unique_ptr<Store>> {
+       auto s = SqliteStore::open(dir.string());
+       if (!s.ok()) return s.failure();
+       return std::unique_ptr<Store>(std::move(*s));
+     }},
+};
+INSTANTIATE_TEST_SUITE_P(Engines, StoreTest, ::testing::ValuesIn(kEngines),
+                         [](const auto& info) { return info.param.name; });
+
+TEST_P(StoreTest, ConcurrentAppendsAllCommitAndRepeatedKeysCreateOneEvent) {
+  constexpr int kThreads = 8, kPerThread = 50;
+  std::vector<std::thread> threads;
+  std::mutex mu;
+  std::set<std::string> ids;
+  std::set<std::string> shared_ids;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        auto r = store_->append(event("k-" + std::to_string(t) + "-" + std::to_string(i)));
+        auto shared = store_->append(event("same-key-for-all"));
+        ASSERT_TRUE(r.ok() && shared.ok());
+        std::lock_guard lock(mu);
+        ids.insert(r->event_id);
+        shared_ids.insert(shared->event_id);
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(ids.size(), size_t{kThreads * kPerThread});
+  EXPECT_EQ(shared_ids.size(), 1u);
+  EXPECT_EQ(lease(1000, 10000).size(), size_t{kThreads * kPerThread + 1});
+}
+
+// Appends and dispatcher rounds share the writer's commits: whatever interleaving they get,
+// every delivery is leased once and settled once.
+TEST_P(StoreTest, RoundsAndAppendsFromManyThreadsLeaseEachDeliveryOnce) {
+  constexpr int kThreads = 4, kPerThread = 200, kTotal = kThreads * kPerThread;
+  std::atomic<int> appended{0};
+  std::vector<std::thread> appenders;
+  for (int t = 0; t < kThreads; ++t) {
+    appenders.emplace_back([&] {
+      for (int i = 0; i < kPerThread; ++i) {
+        ASSERT_TRUE(store_->append(event("")).ok());
+        ++appended;
+      }
+    });
+  }
+  std::multiset<std::string> leased_ids;
+  std::vector<Settlement> done;
+  int64_t now = 1000;
+  while (leased_ids.size() < size_t{kTotal}) {
+    auto leased = store_->settle_and_lease(done, ++now, 60000, 50);
+    ASSERT_TRUE(leased.ok()) << leased.error();
+    done.clear();
+    for (const auto& d : *leased) {
+      leased_ids.insert(d.id);
+      done.push_back({d.id, Settlement::Kind::kDelivered, d.attempt, now, 1, Outcome::kOk, 204, "", 0, ""});
+    }
+    if (leased->empty() && appended == kTotal) break;  // the check below reports what is missing
+  }
+  ASSERT_TRUE(store_->settle_and_lease(done, ++now, 60000, 0).ok());
+  for (auto& t : appenders) t.join();
+  EXPECT_EQ(leased_ids.size(), size_t{kTotal});
+  EXPECT_EQ(std::set<std::string>(leased_ids.begin(), leased_ids.end()).size(), size_t{kTotal});
+  auto delivered = store_->list_deliveries({"acme", DeliveryStatus::kDelivered, "", 1000});
+  ASSERT_TRUE(delivered.ok());
+  EXPECT_EQ(delivered->size(), size_t{kTotal});
+}
+
+// A round that fails part-way (here: an outcome for a delivery that does not exist breaks the
+// attempts table's foreign key) changes nothing, and the store keeps committing.
+TEST_P(StoreTest, AFailedRoundIsRolledBackWhole) {
+  ASSERT_TRUE(store_->append(event("")).ok());
+  auto leased = lease(1000);
+  ASSERT_EQ(leased.size(), 1u);
+  Settlement ok{leased[0].id, Settlement::Kind::kDelivered, 1, 1000, 5, Outcome::kOk, 204, "", 0, ""};
+  Settlement bogus{"dlv_missing", Settlement::Kind::kDelivered, 1, 1000, 5, Outcome::kOk, 204, "", 0, ""};
+  // Appends keep coming meanwhile, so the failing rounds share commits with them.
+  std::atomic<bool> stop{false};
+  std::thread appender([&] {
+    while (!stop) ASSERT_TRUE(store_->append(event("")).ok());
+  });
+  for (int i = 0; i < 50; ++i)
+    EXPECT_FALSE(store_->settle_and_lease({ok, bogus}, 1001, 60000, 0).ok());
+  stop = true;
+  appender.join();
+  auto leased_now = store_->list_deliveries({"acme", DeliveryStatus::kLeased, "", 10});
+  ASSERT_TRUE(leased_now.ok());
+  ASSERT_EQ(leased_now->size(), 1u) << "the good outcome was rolled back with the bad one";
+  EXPECT_EQ((*leased_now)[0].id, leased[0].id);
+  auto retried = store_->settle_and_lease({ok}, 1002, 60000, 1);
+  ASSERT_TRUE(retried.ok()) << retried.error();
+  EXPECT_EQ(retried->size(), 1u) << "what was appended meanwhile is due";
+  EXPECT_EQ(store_->list_deliveries({"acme", DeliveryStatus::kDelivered, "", 10})->size(), 1u);
+}
+
+TEST_P(StoreTest, ARepeatedKeyReturnsTheFirstAnswer) {
+  auto first = store_->append(event("abc", {"a", "b"}));
+  auto again = store_->append(event("abc", {"a"}));
+  ASSERT_TRUE(first.ok() && again.ok());
+  EXPECT_FALSE(first->repeated);
+  EXPECT_TRUE(again->repeated);
+  EXPECT_EQ(again->event_id, first->event_id);
+  EXPECT_EQ(again->deliveries, 2);
+  EXPECT_EQ(lease(1000).size(), 2u);
+}
+
+// append_then answers on the writer thread after the commit, with the id the caller chose, or
+// with the first answer for a repeated key.
+TEST_P(StoreTest, AppendThenAnswersOnceCommitted) {
+  std::promise<Expected<AppendResult>> first, again;
+  NewEvent e = event("k1");
+  e.id = "evt_0000000000000000000000caller";
+  store_->append_then(e, [&](Expected<AppendResult> r) { first.set_value(std::move(r)); });
+  e.id = "evt_0000000000000000000000second";
+  store_->append_then(e, [&](Expected<AppendResult> r) { again.set_value(std::move(r)); });
+  auto r1 = first.get_future().get();
+  auto r2 = again.get_future().get();
+  ASSERT_TRUE(r1.ok() && r2.ok());
+  EXPECT_EQ(r1->event_id, "evt_0000000000000000000000caller");
+  EXPECT_FALSE(r1->repeated);
+  EXPECT_EQ(r2->event_id, "evt_0000000000000000000000caller");
+  EXPECT_TRUE(r2->repeated);
+  auto committed = store_->list_deliveries({"acme", std::nullopt, "evt_0000000000000000000000caller", 10});
+  ASSERT_TRUE(committed.ok());
+  EXPECT_EQ(committed->size(), 1u) << "answered before it was readable";
+}
+
+TEST_P(StoreTest, SettlementsMoveDeliveriesThroughTheirStates) {
+  ASSERT_TRUE(store_->append(event("")).ok());
+  auto leased = lease(1000);
+  ASSERT_EQ(leased.size(), 1u);
+  EXPECT_EQ(leased[0].attempt, 1);
+  EXPECT_TRUE(lease(1000).empty()) << "a leased delivery is not leased twice";
+
+  Settlement retry{leased[0].id, Settlement::Kind::kRetry, 1, 1000, 5, Outcome::kRetry, 503, "busy", 6000, ""};
+  auto next = store_->settle_and_lease({retry}, 1005, 60000, 10);
+  ASSERT_TRUE(next.ok());
+  EXPECT_TRUE(next->empty()) << "not due until 6000";
+  auto again = lease(6000);
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(again[0].attempt, 2);
+
+  Settlement dead{again[0].id, Settlement::Kind::kDead, 2, 6000, 5, Outcome::kPermanent, 410, "gone", 0, "PERMANENT: gone"};
+  ASSERT_TRUE(store_->settle_and_lease({dead}, 6005, 60000, 10).ok());
+  auto dead_list = store_->list_deliveries({"acme", DeliveryStatus::kDead, "", 10});
+  ASSERT_TRUE(dead_list.ok());
+  ASSERT_EQ(dead_list->size(), 1u);
+  EXPECT_EQ((*dead_list)[0].attempts, 2);
+  EXPECT_EQ((*dead_list)[0].dead_reason, "PERMANENT: gone");
+  EXPECT_EQ((*dead_list)[0].last_http_status, 410);
+  EXPECT_TRUE(store_->list_deliveries({"other-tenant", DeliveryStatus::kDead, "", 10})->empty());
+
+  auto foreign = store_->replay("other-tenant", again[0].id, 7000);
+  ASSERT_FALSE(foreign.ok());
+  EXPECT_EQ(foreign.error_kind(), ErrorKind::kNotFound) << "another tenant's delivery is not found";
+  ASSERT_TRUE(store_->replay("acme", again[0].id, 7000).ok());
+  auto not_dead = store_->replay("acme", again[0].id, 7000);
+  ASSERT_FALSE(not_dead.ok());
+  EXPECT_EQ(not_dead.error_kind(), ErrorKind::kConflict);
+  auto replayed = lease(7000);
+  ASSERT_EQ(replayed.size(), 1u);
+  EXPECT_EQ(replayed[0].attempt, 1) << "a replay starts a fresh attempt count";
+}
+
+TEST_P(StoreTest, ExpiredLeasesReturnAndParkingBurnsNoAttempt) {
+  ASSERT_TRUE(store_->append(event("")).ok());
+  auto leased = store_->settle_and_lease({}, 1000, 500, 10);
+  ASSERT_EQ(leased->size(), 1u);
+  EXPECT_EQ(*store_->return_expired_leases(1400), 0);
+  EXPECT_EQ(*store_->return_expired_leases(1600), 1);
+  auto again = lease(1600);
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(again[0].attempt, 1) << "an expired lease made no recorded attempt";
+
+  Settlement park{again[0].id, Settlement::Kind::kPark, 1, 0, 0, Outcome::kRetry, 0, "no adapter", 9000, ""};
+  ASSERT_TRUE(store_->settle_and_lease({park}, 1700, 500, 0).ok());
+  auto after = lease(9000);
+  ASSERT_EQ(after.size(), 1u);
+  EXPECT_EQ(after[0].attempt, 1);
+}
+
+// The store, not its callers, says when deliveries became due: after an append that made some and
+// after a replay, not after an append that made none or a repeated key.
+TEST_P(StoreTest, TellsItsListenerWhenDeliveriesBecomeDue) {
+  store_.reset();
+  std::atomic<int> told{0};
+  {
+    auto s = GetParam().open(dir_.path());
+    ASSERT_TRUE(s.ok()) << s.error();
+    store_ = std::move(*s);
+  }
+  store_->on_deliveries_due([&] { ++told; });
+  ASSERT_TRUE(store_->append(event("", {})).ok());
+  EXPECT_EQ(told.load(), 0) << "an event no integration subscribes to makes nothing due";
+  ASSERT_TRUE(store_->append(event("k", {"a", "b"})).ok());
+  EXPECT_EQ(told.load(), 1);
+  ASSERT_TRUE(store_->append(event("k", {"a", "b"})).ok());
+  EXPECT_EQ(told.load(), 1) << "a repeated key creates nothing";
+  auto leased = lease(1000);
+  ASSERT_EQ(leased.size(), 2u);
+  Settlement dead{leased[0].id, Settlement::Kind::kDead, 1, 1000, 5, Outcome::kPermanent, 410,
+                  "gone", 0, "PERMANENT: gone"};
+  ASSERT_TRUE(store_->settle_and_lease({dead}, 1005, 60000, 0).ok());
+  EXPECT_EQ(told.load(), 1) << "the dispatcher's own rounds do not wake it";
+  ASSERT_TRUE(store_->replay("acme", leased[0].id, 2000).ok());
+  EXPECT_EQ(told.load(), 2);
+}
+
+}  // namespace
+}  // namespace crmhost
