@@ -4,7 +4,7 @@
 //
 // An Error has a kind, so that a caller far away (an HTTP endpoint) can tell "no such thing" from
 // "the database failed" without reading the message. Each kind maps to one HTTP answer, in one
-// place: problem_for() in http/problem.h.
+// place: problem_for() in http/exchange.h.
 #pragma once
 
 #include <string>

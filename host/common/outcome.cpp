@@ -4,15 +4,24 @@ namespace crmhost {
 
 Outcome outcome_of(crmh_status status) {
   switch (status) {
-    case CRMH_OK: return Outcome::kOk;
-    case CRMH_RETRY: return Outcome::kRetry;
-    case CRMH_RATE_LIMITED: return Outcome::kRateLimited;
-    case CRMH_AUTH_EXPIRED: return Outcome::kAuthExpired;
-    case CRMH_PERMANENT: return Outcome::kPermanent;
-    case CRMH_BAD_CONFIG: return Outcome::kBadConfig;
-    case CRMH_UNSUPPORTED: return Outcome::kUnsupported;
-    case CRMH_INTERNAL: return Outcome::kInternal;
-    default: return Outcome::kUnknown;
+    case CRMH_OK:
+      return Outcome::kOk;
+    case CRMH_RETRY:
+      return Outcome::kRetry;
+    case CRMH_RATE_LIMITED:
+      return Outcome::kRateLimited;
+    case CRMH_AUTH_EXPIRED:
+      return Outcome::kAuthExpired;
+    case CRMH_PERMANENT:
+      return Outcome::kPermanent;
+    case CRMH_BAD_CONFIG:
+      return Outcome::kBadConfig;
+    case CRMH_UNSUPPORTED:
+      return Outcome::kUnsupported;
+    case CRMH_INTERNAL:
+      return Outcome::kInternal;
+    default:
+      return Outcome::kUnknown;
   }
 }
 

@@ -124,7 +124,12 @@ class Loader {
     if (root["deliver_timeout"])
       c.deliver_timeout_ms = duration(root["deliver_timeout"], "deliver_timeout");
     if (root["overrun_margin"]) c.overrun_margin_ms = duration(root["overrun_margin"], "overrun_margin");
-    if (root["park_delay"]) c.park_delay_ms = duration(root["park_delay"], "park_delay");
+    if (auto n = root["park_delay"]) {
+      c.park_delay_ms = duration(n, "park_delay");
+      // Each look at a parked delivery is a commit: a floor keeps an idle host idle.
+      if (c.park_delay_ms < 100 || c.park_delay_ms > 3600000)
+        fail(n, "park_delay", "must be from 100ms to 1h");
+    }
     if (root["suspend_after_overruns"])
       c.suspend_after_overruns = number<int>(root["suspend_after_overruns"], "suspend_after_overruns", 1, 1000);
     if (auto r = root["retry"]) parse_retry(r, c.retry);

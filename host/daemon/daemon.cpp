@@ -13,6 +13,7 @@
 
 #include "admin/admin_routes.h"
 #include "common/files.h"
+#include "common/signals.h"
 #include "config/config.h"
 #include "delivery/dispatcher.h"
 #include "http/http_server.h"
@@ -23,15 +24,16 @@
 #include "plugins/http_client.h"
 #include "plugins/plugin_dir_watcher.h"
 #include "secrets/secrets.h"
-#include "common/signals.h"
 #include "store/sqlite/sqlite_store.h"
 
 namespace crmhost {
 namespace {
 
 void configure_logging() {
-  Poco::AutoPtr<Poco::PatternFormatter> pattern(new Poco::PatternFormatter("%Y-%m-%dT%H:%M:%S.%iZ %p %s: %t"));
-  Poco::AutoPtr<Poco::FormattingChannel> channel(new Poco::FormattingChannel(pattern, new Poco::ConsoleChannel));
+  Poco::AutoPtr<Poco::PatternFormatter> pattern(
+      new Poco::PatternFormatter("%Y-%m-%dT%H:%M:%S.%iZ %p %s: %t"));
+  Poco::AutoPtr<Poco::FormattingChannel> channel(
+      new Poco::FormattingChannel(pattern, new Poco::ConsoleChannel));
   Poco::Logger::root().setChannel(channel);
   Poco::Logger::root().setLevel(Poco::Message::PRIO_INFORMATION);
 }
@@ -54,7 +56,7 @@ Listener make_listener(const Config& config, std::unique_ptr<Router> router) {
   Router& r = *l.router;
   l.server = std::make_unique<HttpServer>(
       [&r, max_body = config.max_body](Poco::Net::HTTPServerRequest& req,
-                                        Poco::Net::HTTPServerResponse& resp, ReplyOrder& order) {
+                                       Poco::Net::HTTPServerResponse& resp, ReplyOrder& order) {
         Exchange ex(req, resp, order, max_body);
         r.handle(ex);
       },
@@ -67,8 +69,10 @@ Listener make_listener(const Config& config, std::unique_ptr<Router> router) {
 int run_daemon(const std::vector<std::string>& args) {
   std::string config_path, ready_file;
   for (size_t i = 0; i < args.size(); ++i) {
-    if (args[i] == "--config" && i + 1 < args.size()) config_path = args[++i];
-    else if (args[i] == "--ready-file" && i + 1 < args.size()) ready_file = args[++i];
+    if (args[i] == "--config" && i + 1 < args.size())
+      config_path = args[++i];
+    else if (args[i] == "--ready-file" && i + 1 < args.size())
+      ready_file = args[++i];
     else {
       std::cerr << "usage: crmhost run --config FILE [--ready-file PATH]\n";
       return 2;
@@ -97,18 +101,18 @@ int run_daemon(const std::vector<std::string>& args) {
     return 1;
   }
   if (int released = (*store)->leases_released_at_open(); released > 0)
-    log.warning(std::to_string(released) + " deliveries were in flight when the last run stopped; they will be retried");
+    log.warning(std::to_string(released) +
+                " deliveries were in flight when the last run stopped; they will be retried");
 
   SystemClock clock;
   AdapterRegistry registry(config->plugin_dir, config->data_dir + "/adapters", clock,
                            reference_secrets());
   registry.load(*config);
   RetryPolicy policy(config->retry, unit_random);
-  Dispatcher dispatcher(**store, registry, policy, clock,
-                        [&clock] { return std::make_unique<HttpClient>(clock); },
-                        {config->workers, config->lease_ms, config->deliver_timeout_ms,
-                         config->park_delay_ms, config->overrun_margin_ms,
-                         config->suspend_after_overruns});
+  Dispatcher dispatcher(
+      **store, registry, policy, clock, [&clock] { return std::make_unique<HttpClient>(clock); },
+      {config->workers, config->lease_ms, config->deliver_timeout_ms, config->park_delay_ms,
+       config->overrun_margin_ms, config->suspend_after_overruns});
   (*store)->on_deliveries_due([&dispatcher] { dispatcher.wake(); });
   IngestLimiter limiter(clock);
 
@@ -150,17 +154,19 @@ int run_daemon(const std::vector<std::string>& args) {
       dispatcher.stop();
       return 1;
     }
-    admin_url = "http://" + config->admin_listen_host + ":" +
-                std::to_string(admin_listener.server->port());
+    admin_url =
+        "http://" + config->admin_listen_host + ":" + std::to_string(admin_listener.server->port());
     log.information("operator API on " + admin_url);
   }
-  std::string url = "http://" + config->listen_host + ":" + std::to_string(tenant_listener.server->port());
+  std::string url =
+      "http://" + config->listen_host + ":" + std::to_string(tenant_listener.server->port());
   log.information("listening on " + url + " (durability " + config->durability + ")");
   std::cerr << "crmhost: listening on " << url << std::endl;
   if (!ready_file.empty()) {
     // The admin URL first, so that a reader who sees the ready file finds both.
     if (!admin_url.empty())
-      if (auto s = write_file_atomically(ready_file + ".admin", admin_url); !s.ok()) log.error(s.error());
+      if (auto s = write_file_atomically(ready_file + ".admin", admin_url); !s.ok())
+        log.error(s.error());
     if (auto s = write_file_atomically(ready_file, url); !s.ok()) log.error(s.error());
   }
 
@@ -168,7 +174,8 @@ int run_daemon(const std::vector<std::string>& args) {
     Poco::Logger::get("crmhost").information("plugin_dir changed: rescanning");
     registry.rescan();
   });
-  if (auto s = watcher.start(); !s.ok()) log.warning(s.error() + "; reload with SIGHUP or the admin API");
+  if (auto s = watcher.start(); !s.ok())
+    log.warning(s.error() + "; reload with SIGHUP or the admin API");
 
   int sig;
   while ((sig = wait_for_signal()) == SIGHUP) {
@@ -178,6 +185,7 @@ int run_daemon(const std::vector<std::string>& args) {
   log.information("signal " + std::to_string(sig) + ": stopping");
   watcher.stop();
   stop_servers();
+  (*store)->on_deliveries_due(nullptr);  // the dispatcher goes before the store
   dispatcher.stop();
   Poco::Net::uninitializeSSL();
   log.information("stopped");

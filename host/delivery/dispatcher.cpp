@@ -252,6 +252,8 @@ Settlement Dispatcher::settle(const LeasedDelivery& d, crmh_status status, int h
   s.outcome = outcome_of(status);
   s.http_status = http_status;
   s.error = status == CRMH_OK ? "" : message;
+  if (s.outcome == Outcome::kUnknown)  // the attempts row keeps the number the adapter invented
+    s.error = "outcome " + std::to_string(status) + ": " + s.error;
   auto decision = policy_.decide(s.outcome, d.attempt, std::max<int64_t>(retry_after_ms, 0), message);
   switch (decision.kind) {
     case RetryDecision::Kind::kDelivered:

@@ -3,9 +3,9 @@
 // One dispatcher thread makes every write of the delivery path: each round settles finished
 // deliveries and leases due ones atomically (the store commits it together with ingest's
 // appends), and hands leased deliveries to a pool of worker threads. Each worker owns an
-// HttpTransport (made by the injected factory) and calls the integration's adapter with a deadline; the outcome goes back to the
-// dispatcher.
-// A sweeper step in the same loop returns leases that expired (a crashed worker or host).
+// HttpTransport (made by the injected factory) and calls the integration's adapter with a deadline;
+// the outcome goes back to the dispatcher. A sweeper step in the same loop returns leases that
+// expired (a crashed worker or host).
 //
 // Containment: a call still running `overrun_margin` past its deadline is abandoned. Its
 // delivery is settled as a retry, a fresh worker takes the stuck one's place (the stuck thread
@@ -38,17 +38,17 @@ struct DispatcherSettings {
   int workers = 8;
   int64_t lease_ms = 60000;
   int64_t deliver_timeout_ms = 15000;
-  int64_t park_ms = 5000;             // how long a delivery whose integration has no adapter waits
-                                      // (config `park_delay`)
-  int64_t overrun_margin_ms = 5000;   // past the deadline, a call is abandoned
-  int suspend_after_overruns = 3;     // consecutive abandoned calls that suspend an integration
+  int64_t park_ms = 5000;            // how long a delivery whose integration has no adapter waits
+                                     // (config `park_delay`)
+  int64_t overrun_margin_ms = 5000;  // past the deadline, a call is abandoned
+  int suspend_after_overruns = 3;    // consecutive abandoned calls that suspend an integration
 };
 
 class Dispatcher {
  public:
   // Every reference must outlive the dispatcher; `transports` is called once per worker thread.
-  Dispatcher(Store& store, AdapterRegistry& registry, const RetryPolicy& policy,
-             const Clock& clock, HttpTransportFactory transports, DispatcherSettings settings);
+  Dispatcher(Store& store, AdapterRegistry& registry, const RetryPolicy& policy, const Clock& clock,
+             HttpTransportFactory transports, DispatcherSettings settings);
   ~Dispatcher();
 
   void start();
@@ -63,7 +63,7 @@ class Dispatcher {
   struct Completion {
     Settlement settlement;
     IntegrationKey integration;
-    bool overrun = false;         // settled by the watchdog, not by the adapter
+    bool overrun = false;  // settled by the watchdog, not by the adapter
   };
 
   void dispatch_loop();
@@ -74,7 +74,7 @@ class Dispatcher {
   Settlement settle(const LeasedDelivery& d, crmh_status status, int http_status,
                     int64_t retry_after_ms, const std::string& message,
                     const std::string& log_name);
-  void abandon_overrunning_calls();   // requires mu_
+  void abandon_overrunning_calls();  // requires mu_
   void apply_overruns(const std::vector<Completion>& done);
   int64_t wait_budget_ms(int64_t now_ms);
 
@@ -86,18 +86,18 @@ class Dispatcher {
   const DispatcherSettings settings_;
   const int max_in_flight_;
 
-  std::mutex mu_;  // guards everything below
-  std::condition_variable dispatcher_cv_;  // completions arrived, wake() or stop()
-  std::condition_variable worker_cv_;      // queue_ has work or stop()
-  std::condition_variable stopped_cv_;     // a worker exited (stop() waits on it)
-  std::deque<LeasedDelivery> queue_;       // leased, not yet started
-  std::vector<Completion> completions_;    // finished, not yet recorded
+  std::mutex mu_;                                 // guards everything below
+  std::condition_variable dispatcher_cv_;         // completions arrived, wake() or stop()
+  std::condition_variable worker_cv_;             // queue_ has work or stop()
+  std::condition_variable stopped_cv_;            // a worker exited (stop() waits on it)
+  std::deque<LeasedDelivery> queue_;              // leased, not yet started
+  std::vector<Completion> completions_;           // finished, not yet recorded
   std::vector<std::shared_ptr<Worker>> workers_;  // serving workers (abandoned ones removed)
-  int running_workers_ = 0;                // serving worker threads not yet exited
-  int in_flight_ = 0;                      // leased and not yet recorded
+  int running_workers_ = 0;                       // serving worker threads not yet exited
+  int in_flight_ = 0;                             // leased and not yet recorded
   bool woken_ = false;
   bool dispatcher_awaits_work_ = false;  // the dispatcher sleeps until woken_ or a completion
-  bool stopping_ = false;      // workers finish their call and exit
+  bool stopping_ = false;                // workers finish their call and exit
   bool workers_done_ = false;  // every serving worker has exited; the dispatcher records and exits
 
   std::map<IntegrationKey, int> overruns_;  // consecutive overruns; dispatcher thread only

@@ -47,8 +47,12 @@ Router::Router(const Config& config) : config_(config) {
 
 void Router::add(const std::string& method, const std::string& pattern, Access access,
                  Endpoint endpoint, Serving serving) {
-  if (serving == Serving::kEventLoop && pattern.find('{') != std::string::npos)
-    serving = Serving::kThread;  // a loop matches whole request lines only
+  if (serving == Serving::kEventLoop && pattern.find('{') != std::string::npos) {
+    // A loop matches whole request lines only: served on a thread, and said so.
+    Poco::Logger::get("crmhost.http")
+        .warning(method + " " + pattern + " has a capture; it is served on a thread");
+    serving = Serving::kThread;
+  }
   routes_.push_back({method, pattern, split_path(pattern), access, std::move(endpoint), serving});
 }
 

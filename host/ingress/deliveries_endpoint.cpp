@@ -6,13 +6,15 @@
 namespace crmhost {
 namespace {
 
-Poco::Dynamic::Var or_null(const std::string& s) { return s.empty() ? Poco::Dynamic::Var() : Poco::Dynamic::Var(s); }
+Poco::Dynamic::Var or_null(const std::string& s) {
+  return s.empty() ? Poco::Dynamic::Var() : Poco::Dynamic::Var(s);
+}
 
 // The store failed: the answer says only what kind of failure, the log says what.
 void send_store_failure(Exchange& ex, const Error& error) {
   if (error.kind == ErrorKind::kUnavailable || error.kind == ErrorKind::kInternal)
-    Poco::Logger::get("crmhost.ingress").error(ex.request.getMethod() + " " + ex.request.getURI() +
-                                               ": " + error.message);
+    Poco::Logger::get("crmhost.ingress")
+        .error(ex.request.getMethod() + " " + ex.request.getURI() + ": " + error.message);
   ex.send_problem(problem_for(error));
 }
 
@@ -24,7 +26,8 @@ void list_deliveries(Exchange& ex, IngressServices& s) {
   if (auto status = ex.query("status"); status && !status->empty()) {
     q.status = parse_delivery_status(*status);
     if (!q.status)
-      return ex.send_problem({400, "bad_field", "status must be pending, leased, delivered or dead", "status"});
+      return ex.send_problem(
+          {400, "bad_field", "status must be pending, leased, delivered or dead", "status"});
   }
   q.event_id = ex.query("event_id").value_or("");
   if (auto limit = ex.query("limit")) {
@@ -47,10 +50,13 @@ void list_deliveries(Exchange& ex, IngressServices& s) {
     o.set("event_type", d.event_type);
     o.set("status", std::string(delivery_status_name(d.status)));
     o.set("attempts", d.attempts);
-    o.set("last_http_status", d.last_http_status ? Poco::Dynamic::Var(d.last_http_status) : Poco::Dynamic::Var());
+    o.set("last_http_status",
+          d.last_http_status ? Poco::Dynamic::Var(d.last_http_status) : Poco::Dynamic::Var());
     o.set("last_error", or_null(d.last_error));
     o.set("dead_reason", or_null(d.dead_reason));
-    o.set("next_attempt_at", d.status == DeliveryStatus::kPending ? Poco::Dynamic::Var(iso8601(d.next_attempt_at_ms)) : Poco::Dynamic::Var());
+    o.set("next_attempt_at", d.status == DeliveryStatus::kPending
+                                 ? Poco::Dynamic::Var(iso8601(d.next_attempt_at_ms))
+                                 : Poco::Dynamic::Var());
     o.set("updated_at", iso8601(d.updated_at_ms));
     list.add(o);
   }

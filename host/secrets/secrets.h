@@ -1,8 +1,8 @@
-// Secrets behind one interface. The config holds references, never values: `env:NAME`,
-// `file:/path`, or (discouraged) a literal; soon also encrypted rows of the store. A reference is
-// resolved here and only here, when the value is needed (an integration's HMAC key is prepared,
-// an API key is hashed), and the value is not kept beyond that use. Error messages name the
-// reference, never the value.
+// Secrets behind one interface. The config holds references: `env:NAME`, `file:/path`, sealed
+// rows of the store, or (discouraged) a literal, which is the value itself and is kept as written.
+// A reference is resolved here and only here, when the value is needed (an integration's HMAC key
+// is prepared, an API key is hashed), and the value is not kept beyond that use. Error messages
+// name the reference, never the value.
 #pragma once
 
 #include <string>

@@ -21,6 +21,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -124,15 +125,21 @@ class Store {
                         int64_t now_ms) = 0;
 
   // `due` is called (by the thread that committed, after the commit) whenever deliveries became due
-  // now. Set once, before the store is shared; it must be quick and must not call the store.
-  void on_deliveries_due(std::function<void()> due) { deliveries_due_ = std::move(due); }
+  // now; it must be quick and must not call the store. nullptr stops the calls: whoever set it
+  // clears it before `due`'s target goes away (the store's writer may still commit then).
+  void on_deliveries_due(std::function<void()> due) {
+    std::lock_guard lock(due_mu_);
+    deliveries_due_ = std::move(due);
+  }
 
  protected:
-  void deliveries_became_due() const {
+  void deliveries_became_due() {
+    std::lock_guard lock(due_mu_);
     if (deliveries_due_) deliveries_due_();
   }
 
  private:
+  std::mutex due_mu_;  // guards deliveries_due_
   std::function<void()> deliveries_due_;
 };
 

@@ -22,7 +22,7 @@
  * x-crmhost-adapter-version header, so a receiver can tell adapter generations apart.
  */
 #include <crmhost/adapter.h>
-#include <crmhost/adapter_util.h>
+#include <crmhost/adapter_helpers.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>

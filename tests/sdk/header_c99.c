@@ -1,7 +1,7 @@
 /* adapter.h must compile as strict C99 (-std=c99 -pedantic -Wall -Wextra -Werror): the build
  * failing is the test. It also expands every macro an adapter author uses. */
 #include <crmhost/adapter.h>
-#include <crmhost/adapter_util.h>
+#include <crmhost/adapter_helpers.h>
 
 static crmh_status check_create(const crmh_host_api* host, void* host_ctx, crmh_str config_json,
                                 void** instance, crmh_result* out) {

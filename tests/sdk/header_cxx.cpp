@@ -2,7 +2,7 @@
 // the test. CRMH_DEFINE_ADAPTER needs C++20's designated initializers, so it is expanded only
 // there; adapter.hpp is the C++17 route.
 #include <crmhost/adapter.h>
-#include <crmhost/adapter_util.h>
+#include <crmhost/adapter_helpers.h>
 
 namespace {
 

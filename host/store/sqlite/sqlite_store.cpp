@@ -6,7 +6,6 @@
 #include <sys/file.h>
 #include <unistd.h>
 
-
 #include <filesystem>
 #include <functional>
 #include <optional>
@@ -72,27 +71,6 @@ Expected<sqlite3*> open_connection(const std::string& path, SqliteStore::Sync sy
   return db;
 }
 
-// Rolls back unless committed, so every write path has one BEGIN/COMMIT shape. BEGIN and
-// COMMIT are prepared once per connection (sqlite3_exec would compile them on every commit).
-class Transaction {
- public:
-  explicit Transaction(StatementCache& sql) : sql_(sql) { begun_ = sql("BEGIN IMMEDIATE").run(); }
-  ~Transaction() {
-    if (begun_.ok() && !committed_) (void)sql_("ROLLBACK").run();
-  }
-  const Status& begun() const { return begun_; }
-  Status commit() {
-    auto s = sql_("COMMIT").run();
-    committed_ = s.ok();
-    return s;
-  }
-
- private:
-  StatementCache& sql_;
-  Status begun_ = ok_status();
-  bool committed_ = false;
-};
-
 // The flock is the engine's single-host guarantee: taken before the database is opened, so a
 // second crmhost neither migrates nor touches a database that a running one serves.
 Expected<int> lock_data_dir(const std::string& data_dir) {
@@ -111,7 +89,8 @@ Expected<int> lock_data_dir(const std::string& data_dir) {
 Expected<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& data_dir, Sync sync) {
   std::error_code ec;
   std::filesystem::create_directories(data_dir, ec);
-  if (ec) return Error{"creating data_dir " + data_dir + ": " + ec.message(), ErrorKind::kUnavailable};
+  if (ec)
+    return Error{"creating data_dir " + data_dir + ": " + ec.message(), ErrorKind::kUnavailable};
   auto lock = lock_data_dir(data_dir);
   if (!lock.ok()) return lock.failure();
   std::string path = data_dir + "/crmhost.db";
@@ -129,7 +108,8 @@ Expected<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& data
   if (!reader.ok()) return fail(reader.failure(), *writer, nullptr);
   std::unique_ptr<SqliteStore> store(new SqliteStore(*lock, *writer, *reader));
   auto released = store->release_all_leases();
-  if (!released.ok()) return Error{path + ": releasing old leases: " + released.error(), ErrorKind::kUnavailable};
+  if (!released.ok())
+    return Error{path + ": releasing old leases: " + released.error(), ErrorKind::kUnavailable};
   store->leases_released_at_open_ = *released;
   return store;
 }
@@ -164,15 +144,15 @@ void SqliteStore::append_then(NewEvent event, AppendDone done) {
   if (!queued) done(Error{"the store is closing", ErrorKind::kUnavailable});
 }
 
-Expected<std::vector<LeasedDelivery>> SqliteStore::settle_and_lease(const std::vector<Settlement>& done,
-                                                              int64_t now_ms, int64_t lease_ms,
-                                                              int limit) {
+Expected<std::vector<LeasedDelivery>> SqliteStore::settle_and_lease(
+    const std::vector<Settlement>& done, int64_t now_ms, int64_t lease_ms, int limit) {
   auto self = std::make_shared<PendingRound>();
   self->done_deliveries = &done;
   self->now_ms = now_ms;
   self->lease_ms = lease_ms;
   self->limit = limit;
-  if (!hand_to_writer([&] { round_queue_.push_back(self); })) return Error{"the store is closing", ErrorKind::kUnavailable};
+  if (!hand_to_writer([&] { round_queue_.push_back(self); }))
+    return Error{"the store is closing", ErrorKind::kUnavailable};
   std::unique_lock lock(self->mu);
   self->cv.wait(lock, [&] { return self->done; });
   return std::move(self->result);
@@ -193,9 +173,8 @@ void SqliteStore::write_loop() {
   std::vector<std::shared_ptr<PendingRound>> rounds;
   std::unique_lock lock(queue_mu_);
   for (;;) {
-    writer_cv_.wait(lock, [&] {
-      return stopping_ || !append_queue_.empty() || !round_queue_.empty();
-    });
+    writer_cv_.wait(lock,
+                    [&] { return stopping_ || !append_queue_.empty() || !round_queue_.empty(); });
     if (append_queue_.empty() && round_queue_.empty()) return;  // stopping, nothing left
     // Everything queued while the previous commit was written goes into this one.
     if (append_queue_.size() <= kMaxAppendBatch) {
@@ -270,17 +249,20 @@ Status SqliteStore::write_appends(std::vector<PendingAppend>& batch) {
       if (rc != SQLITE_DONE) return Error{sqlite3_errmsg(write_db_), ErrorKind::kUnavailable};
     }
     AppendResult r{e.id, static_cast<int>(e.integration_ids.size()), false};
-    auto& ins = sql(
-        "INSERT INTO events(id, tenant_id, idempotency_key, event_type, payload, received_at,"
-        " deliveries) VALUES(?,?,?,?,?,?,?)");
+    auto& ins =
+        sql("INSERT INTO events(id, tenant_id, idempotency_key, event_type, payload, received_at,"
+            " deliveries) VALUES(?,?,?,?,?,?,?)");
     ins.bind(1, r.event_id).bind(2, e.tenant_id).bind(4, e.event_type).bind(5, e.payload);
     ins.bind(6, e.received_at_ms).bind(7, static_cast<int64_t>(r.deliveries));
-    if (e.idempotency_key.empty()) ins.bind_null(3); else ins.bind(3, e.idempotency_key);
+    if (e.idempotency_key.empty())
+      ins.bind_null(3);
+    else
+      ins.bind(3, e.idempotency_key);
     if (auto s = ins.run(); !s.ok()) return s;
     for (const auto& integration : e.integration_ids) {
-      auto& d = sql(
-          "INSERT INTO deliveries(id, event_id, tenant_id, integration_id, status,"
-          " next_attempt_at, created_at, updated_at) VALUES(?,?,?,?,'pending',?,?,?)");
+      auto& d =
+          sql("INSERT INTO deliveries(id, event_id, tenant_id, integration_id, status,"
+              " next_attempt_at, created_at, updated_at) VALUES(?,?,?,?,'pending',?,?,?)");
       d.bind(1, new_id("dlv")).bind(2, r.event_id).bind(3, e.tenant_id).bind(4, integration);
       d.bind(5, e.received_at_ms).bind(6, e.received_at_ms).bind(7, e.received_at_ms);
       if (auto s = d.run(); !s.ok()) return s;
@@ -295,43 +277,53 @@ Expected<std::vector<LeasedDelivery>> SqliteStore::write_round(const PendingRoun
   const int64_t now_ms = round.now_ms;
   for (const auto& s : *round.done_deliveries) {
     if (s.kind != Settlement::Kind::kPark) {
-      auto& a = sql(
-          "INSERT INTO attempts(delivery_id, attempt, started_at, duration_ms, outcome,"
-          " http_status, error) VALUES(?,?,?,?,?,?,?)");
+      auto& a =
+          sql("INSERT INTO attempts(delivery_id, attempt, started_at, duration_ms, outcome,"
+              " http_status, error) VALUES(?,?,?,?,?,?,?)");
       a.bind(1, s.delivery_id).bind(2, static_cast<int64_t>(s.attempt)).bind(3, s.started_at_ms);
       a.bind(4, s.duration_ms).bind(5, outcome_name(s.outcome)).bind(7, truncated(s.error));
-      if (s.http_status) a.bind(6, static_cast<int64_t>(s.http_status)); else a.bind_null(6);
+      if (s.http_status)
+        a.bind(6, static_cast<int64_t>(s.http_status));
+      else
+        a.bind_null(6);
       if (auto r = a.run(); !r.ok()) return r.failure();
     }
     const char* update = nullptr;
     switch (s.kind) {
       case Settlement::Kind::kDelivered:
-        update = "UPDATE deliveries SET status='delivered', attempts=?2, lease_until=NULL,"
-                 " last_http_status=?3, last_error=NULL, updated_at=?5 WHERE id=?1";
+        update =
+            "UPDATE deliveries SET status='delivered', attempts=?2, lease_until=NULL,"
+            " last_http_status=?3, last_error=NULL, updated_at=?5 WHERE id=?1";
         break;
       case Settlement::Kind::kRetry:
-        update = "UPDATE deliveries SET status='pending', attempts=?2, lease_until=NULL,"
-                 " last_http_status=?3, last_error=?4, updated_at=?5, next_attempt_at=?6"
-                 " WHERE id=?1";
+        update =
+            "UPDATE deliveries SET status='pending', attempts=?2, lease_until=NULL,"
+            " last_http_status=?3, last_error=?4, updated_at=?5, next_attempt_at=?6"
+            " WHERE id=?1";
         break;
       case Settlement::Kind::kDead:
-        update = "UPDATE deliveries SET status='dead', attempts=?2, lease_until=NULL,"
-                 " last_http_status=?3, last_error=?4, updated_at=?5 WHERE id=?1";
+        update =
+            "UPDATE deliveries SET status='dead', attempts=?2, lease_until=NULL,"
+            " last_http_status=?3, last_error=?4, updated_at=?5 WHERE id=?1";
         break;
       case Settlement::Kind::kPark:
-        update = "UPDATE deliveries SET status='pending', lease_until=NULL, last_error=?4,"
-                 " updated_at=?5, next_attempt_at=?6 WHERE id=?1";
+        update =
+            "UPDATE deliveries SET status='pending', lease_until=NULL, last_error=?4,"
+            " updated_at=?5, next_attempt_at=?6 WHERE id=?1";
         break;
     }
     auto& u = sql(update);
     u.bind(1, s.delivery_id).bind(2, static_cast<int64_t>(s.attempt)).bind(4, truncated(s.error));
     u.bind(5, now_ms).bind(6, s.next_attempt_at_ms);
-    if (s.http_status) u.bind(3, static_cast<int64_t>(s.http_status)); else u.bind_null(3);
+    if (s.http_status)
+      u.bind(3, static_cast<int64_t>(s.http_status));
+    else
+      u.bind_null(3);
     if (auto r = u.run(); !r.ok()) return r.failure();
     if (s.kind == Settlement::Kind::kDead) {
-      auto& dl = sql(
-          "INSERT INTO dead_letters(delivery_id, tenant_id, integration_id, reason, dead_at)"
-          " SELECT id, tenant_id, integration_id, ?2, ?3 FROM deliveries WHERE id=?1");
+      auto& dl =
+          sql("INSERT INTO dead_letters(delivery_id, tenant_id, integration_id, reason, dead_at)"
+              " SELECT id, tenant_id, integration_id, ?2, ?3 FROM deliveries WHERE id=?1");
       dl.bind(1, s.delivery_id).bind(2, truncated(s.dead_reason)).bind(3, now_ms);
       if (auto r = dl.run(); !r.ok()) return r.failure();
     }
@@ -426,7 +418,7 @@ Expected<std::vector<DeliveryView>> SqliteStore::list_deliveries(const DeliveryQ
 }
 
 Status SqliteStore::replay(const std::string& tenant_id, const std::string& delivery_id,
-                          int64_t now_ms) {
+                           int64_t now_ms) {
   {
     std::lock_guard lock(write_mu_);
     Transaction txn(*write_sql_);
@@ -435,7 +427,8 @@ Status SqliteStore::replay(const std::string& tenant_id, const std::string& deli
     auto& q = sql("SELECT status FROM deliveries WHERE id=? AND tenant_id=?");
     q.bind(1, delivery_id).bind(2, tenant_id);
     int rc = q.step();
-    if (rc == SQLITE_DONE) return Error{"no delivery " + delivery_id + " for this tenant", ErrorKind::kNotFound};
+    if (rc == SQLITE_DONE)
+      return Error{"no delivery " + delivery_id + " for this tenant", ErrorKind::kNotFound};
     if (rc != SQLITE_ROW) return Error{sqlite3_errmsg(write_db_), ErrorKind::kUnavailable};
     std::string status = q.text(0);
     q.reset();
@@ -443,12 +436,13 @@ Status SqliteStore::replay(const std::string& tenant_id, const std::string& deli
       return Error{"delivery " + delivery_id + " is not dead; only dead letters are replayed",
                    ErrorKind::kConflict};
     // A replay starts a fresh attempt count; the attempts table keeps the history.
-    auto& u = sql(
-        "UPDATE deliveries SET status='pending', attempts=0, next_attempt_at=?2, updated_at=?2"
-        " WHERE id=?1");
+    auto& u =
+        sql("UPDATE deliveries SET status='pending', attempts=0, next_attempt_at=?2, updated_at=?2"
+            " WHERE id=?1");
     u.bind(1, delivery_id).bind(2, now_ms);
     if (auto r = u.run(); !r.ok()) return r.failure();
-    auto& dl = sql("UPDATE dead_letters SET replayed_at=?2 WHERE delivery_id=?1 AND replayed_at IS NULL");
+    auto& dl =
+        sql("UPDATE dead_letters SET replayed_at=?2 WHERE delivery_id=?1 AND replayed_at IS NULL");
     dl.bind(1, delivery_id).bind(2, now_ms);
     if (auto r = dl.run(); !r.ok()) return r.failure();
     if (auto c = txn.commit(); !c.ok()) return c.failure();

@@ -21,6 +21,21 @@ SqliteStatement& SqliteStatement::bind_null(int index) {
   return *this;
 }
 
+SqliteStatement& SqliteStatement::bind_blob(int index, std::string_view bytes) {
+  sqlite3_bind_blob(stmt_, index, bytes.data(), static_cast<int>(bytes.size()), SQLITE_TRANSIENT);
+  return *this;
+}
+
+SqliteStatement& SqliteStatement::bind_real(int index, double value) {
+  sqlite3_bind_double(stmt_, index, value);
+  return *this;
+}
+
+std::string SqliteStatement::blob(int column) const {
+  auto* p = static_cast<const char*>(sqlite3_column_blob(stmt_, column));
+  return p ? std::string(p, static_cast<size_t>(sqlite3_column_bytes(stmt_, column))) : std::string();
+}
+
 Status SqliteStatement::run() {
   int rc;
   while ((rc = step()) == SQLITE_ROW) {

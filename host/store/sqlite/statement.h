@@ -23,6 +23,8 @@ class SqliteStatement {
   SqliteStatement& bind(int index, std::string_view text);
   SqliteStatement& bind(int index, int64_t value);
   SqliteStatement& bind_null(int index);
+  SqliteStatement& bind_blob(int index, std::string_view bytes);
+  SqliteStatement& bind_real(int index, double value);
 
   // SQLITE_ROW, SQLITE_DONE or an error code.
   int step() { return sqlite3_step(stmt_); }
@@ -35,6 +37,8 @@ class SqliteStatement {
 
   std::string text(int column) const;
   int64_t integer(int column) const { return sqlite3_column_int64(stmt_, column); }
+  double real(int column) const { return sqlite3_column_double(stmt_, column); }
+  std::string blob(int column) const;
   bool is_null(int column) const { return sqlite3_column_type(stmt_, column) == SQLITE_NULL; }
 
  private:
@@ -67,6 +71,27 @@ class StatementCache {
  private:
   sqlite3* db_;
   std::unordered_map<const char*, std::unique_ptr<SqliteStatement>> cache_;
+};
+
+// Rolls back unless committed, so every write path has one BEGIN/COMMIT shape. BEGIN and
+// COMMIT are prepared once per connection (sqlite3_exec would compile them on every commit).
+class Transaction {
+ public:
+  explicit Transaction(StatementCache& sql) : sql_(sql) { begun_ = sql("BEGIN IMMEDIATE").run(); }
+  ~Transaction() {
+    if (begun_.ok() && !committed_) (void)sql_("ROLLBACK").run();
+  }
+  const Status& begun() const { return begun_; }
+  Status commit() {
+    auto s = sql_("COMMIT").run();
+    committed_ = s.ok();
+    return s;
+  }
+
+ private:
+  StatementCache& sql_;
+  Status begun_ = ok_status();
+  bool committed_ = false;
 };
 
 }  // namespace crmhost

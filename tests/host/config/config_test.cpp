@@ -82,6 +82,7 @@ TEST_F(ConfigTest, ErrorsNameFileLineAndKey) {
       {"listen: [unclosed\n", ":2:"},
       {"admin_listen: nowhere\n", ":1: admin_listen: expected HOST:PORT"},
       {"park_delay: never\n", ":1: park_delay: expected a duration"},
+      {"park_delay: 0s\n", ":1: park_delay: must be from 100ms to 1h"},
       {"tenants:\n  - id: a\n    api_keys: [k]\n    integrations:\n      - id: h\n        adapter: webhook\n"
        "        config: { secret: \"env:CRMHOST_TEST_MISSING\" }\n",
        ":7: tenants[0].integrations[0].config.secret: environment variable CRMHOST_TEST_MISSING is not set"},

@@ -67,6 +67,7 @@ class DispatcherTest : public ::testing::Test {
     dispatcher_->start();
   }
   void TearDown() override {
+    if (store_) store_->on_deliveries_due(nullptr);
     if (dispatcher_) dispatcher_->stop();
   }
   std::string Post(const std::string& integration) {

@@ -255,6 +255,9 @@ TEST_P(StoreTest, TellsItsListenerWhenDeliveriesBecomeDue) {
   EXPECT_EQ(told.load(), 1) << "the dispatcher's own rounds do not wake it";
   ASSERT_TRUE(store_->replay("acme", leased[0].id, 2000).ok());
   EXPECT_EQ(told.load(), 2);
+  store_->on_deliveries_due(nullptr);
+  ASSERT_TRUE(store_->append(event("later", {"a"})).ok());
+  EXPECT_EQ(told.load(), 2) << "a cleared listener is not called";
 }
 
 }  // namespace

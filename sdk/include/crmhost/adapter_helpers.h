@@ -61,7 +61,7 @@ static inline const crmh_header* crmh_find_header(const crmh_http_response* resp
 }
 
 /* Retry-After as milliseconds, for crmh_result.retry_after_ms: delta-seconds only (RFC 9110
- * §10.2.3), capped at `max_seconds`. An HTTP-date, a malformed value or no header is "unknown",
+ * §10.2.3), capped at `max_seconds` (itself at most a year). An HTTP-date, a malformed value or no header is "unknown",
  * 0, which leaves the wait to the host's backoff. */
 static inline int64_t crmh_retry_after_ms(const crmh_http_response* resp, int64_t max_seconds) {
   const crmh_header* h = crmh_find_header(resp, "retry-after");
@@ -69,6 +69,7 @@ static inline int64_t crmh_retry_after_ms(const crmh_http_response* resp, int64_
   int64_t seconds = 0;
   size_t j;
   if (h == NULL) return 0;
+  if (max_seconds > 31536000) max_seconds = 31536000;
   v = h->value;
   while (v.len > 0 && (v.ptr[0] == ' ' || v.ptr[0] == '\t')) ++v.ptr, --v.len;
   while (v.len > 0 && (v.ptr[v.len - 1] == ' ' || v.ptr[v.len - 1] == '\t')) --v.len;
