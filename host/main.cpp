@@ -6,6 +6,7 @@
 #include <crmhost/adapter.h>
 
 #include "daemon/daemon.h"
+#include "daemon/key_commands.h"
 #include "plugins/plugin_check.h"
 #include "sink/sink.h"
 
@@ -16,6 +17,9 @@ const char kUsage[] =
     "  crmhost [run] --config FILE [--ready-file PATH]   run the daemon\n"
     "  crmhost sink --listen HOST:PORT --secret REF      print verified webhook deliveries\n"
     "  crmhost plugin check FILE                         validate an adapter .so\n"
+    "  crmhost keygen PATH                               write a new master key (0600)\n"
+    "  crmhost rotate-key --config FILE --new-key PATH [--admin-url URL]\n"
+    "                                                    re-seal every stored secret\n"
     "  crmhost --version\n";
 
 }  // namespace
@@ -37,6 +41,8 @@ int main(int argc, char** argv) {
     std::cerr << kUsage;
     return 2;
   }
+  if (args[0] == "keygen") return crmhost::run_keygen({args.begin() + 1, args.end()});
+  if (args[0] == "rotate-key") return crmhost::run_rotate_key({args.begin() + 1, args.end()});
   if (args[0] == "run") args.erase(args.begin());
   return crmhost::run_daemon(args);
 }

@@ -1,11 +1,27 @@
 #include "admin/admin_routes.h"
 
+#include <Poco/Logger.h>
+
 namespace crmhost {
 
 void add_admin_routes(Router& r, AdminServices& s) {
   r.add("GET", "/v1/plugins", Access::kAny, [&s](Exchange& ex) { list_plugins(ex, s); });
   r.add("POST", "/v1/plugins/{name}/reload", Access::kAdmin,
         [&s](Exchange& ex) { reload_plugin(ex, s); });
+  add_tenant_routes(r, s);
+  add_integration_routes(r, s);
+  add_master_key_routes(r, s);
+}
+
+void apply_configuration_change(AdminServices& s) {
+  if (auto refreshed = s.directory.refresh(); !refreshed.ok())
+    Poco::Logger::get("crmhost.admin").warning(refreshed.error());
+  s.registry.update(s.directory.snapshot()->integrations());
+  s.dispatcher.wake();  // deliveries parked for an integration that now serves may flow
+}
+
+std::string actor_of(const Exchange& ex) {
+  return ex.caller.admin ? "admin" : ex.caller.tenant ? "tenant:" + ex.caller.tenant->id : "-";
 }
 
 void add_health_routes(Router& r, AdminServices& s) {

@@ -4,30 +4,49 @@
 #pragma once
 
 #include "common/clock.h"
+#include "config/config.h"
 #include "delivery/dispatcher.h"
 #include "http/exchange.h"
 #include "http/router.h"
 #include "plugins/adapter_registry.h"
+#include "secrets/vault.h"
+#include "store/config_store.h"
 #include "store/store.h"
+#include "tenancy/directory.h"
 
 namespace crmhost {
 
 // What the operator endpoints use. Every member outlives the HTTP servers and is thread-safe.
 struct AdminServices {
+  const Config& config;  // the file's: its tenants and integrations are read-only here
   Store& store;
+  ConfigStore& config_store;
+  Directory& directory;
+  Vault& vault;
   AdapterRegistry& registry;
   Dispatcher& dispatcher;
   const Clock& clock;
 };
 
-// GET /v1/plugins (a tenant key sees its own integrations) and POST /v1/plugins/{name}/reload.
+// GET /v1/plugins (a tenant key sees its own integrations), POST /v1/plugins/{name}/reload, and
+// tenants and integrations as data (tenants_endpoint.cpp, integrations_endpoint.cpp).
 void add_admin_routes(Router& router, AdminServices& services);
+// The per-integration calls a tenant key makes for its own integrations (POST
+// /v1/integrations/{id}/test), served beside the tenant API.
+void add_tenant_integration_routes(Router& router, AdminServices& services);
 // GET /healthz and GET /readyz, without a key; served on every listener.
 void add_health_routes(Router& router, AdminServices& services);
 
 void list_plugins(Exchange& exchange, AdminServices& services);   // GET /v1/plugins
 void reload_plugin(Exchange& exchange, AdminServices& services);  // POST /v1/plugins/{name}/reload
 void healthz(Exchange& exchange);                                 // GET /healthz
+void add_tenant_routes(Router& router, AdminServices& services);       // tenants_endpoint.cpp
+void add_integration_routes(Router& router, AdminServices& services);  // integrations_endpoint.cpp
+void add_master_key_routes(Router& router, AdminServices& services);   // master_key_endpoint.cpp
+// After a change of stored tenants or integrations: publish them and swap the instances.
+void apply_configuration_change(AdminServices& services);
+// "admin" or "tenant:<id>", for the audit log.
+std::string actor_of(const Exchange& exchange);
 void readyz(Exchange& exchange, AdminServices& services);         // GET /readyz
 
 }  // namespace crmhost

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstring>
 #include <cstdint>
+#include <cstdlib>
 #include <stdexcept>
 
 namespace crmhost {
@@ -65,6 +66,17 @@ std::string sha256_hex(const std::string& bytes) {
   unsigned int len = 0;
   EVP_Digest(bytes.data(), bytes.size(), digest, &len, kSha256, nullptr);
   return hex_encode(digest, len);
+}
+
+}  // namespace crmhost
+
+namespace crmhost {
+
+std::string random_hex(size_t bytes) {
+  std::string raw(bytes, '\0');
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(bytes)) != 1)
+    std::abort();  // never hand out a guessable key
+  return hex_encode(reinterpret_cast<const unsigned char*>(raw.data()), raw.size());
 }
 
 }  // namespace crmhost

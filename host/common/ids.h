@@ -10,5 +10,7 @@ namespace crmhost {
 std::string new_id(const char* prefix);  // thread-safe
 std::string hex_encode(const unsigned char* data, size_t len);
 std::string sha256_hex(const std::string& bytes);
+// `bytes` bytes from the CSPRNG as hex: API keys and their ids.
+std::string random_hex(size_t bytes);
 
 }  // namespace crmhost

@@ -19,12 +19,16 @@ const std::set<std::string> kEventTypes = {"visitor.pre_registered", "visitor.ch
 // Thrown only inside this file and turned into an Error by load_config.
 struct ConfigFault {
   std::string message;
+  std::string key;  // the key's path, e.g. tenants[0].id or config.url
 };
 
 class Loader {
  public:
   Loader(std::string file, const SecretResolver& secrets)
       : file_(std::move(file)), secrets_(secrets) {}
+  // For admin API documents: a secret field's value is the secret itself, never a reference
+  // (a caller of the API does not get to read the daemon's environment or files).
+  void take_secrets_literally() { literal_secrets_ = true; }
 
   [[noreturn]] void fail(const YAML::Node& node, const std::string& key,
                          const std::string& message) const {
@@ -32,7 +36,7 @@ class Loader {
     s << file_;
     if (node.IsDefined() && node.Mark().line >= 0) s << ":" << node.Mark().line + 1;
     s << ": " << key << ": " << message;
-    throw ConfigFault{s.str()};
+    throw ConfigFault{s.str(), key};
   }
 
   std::string scalar(const YAML::Node& node, const std::string& key) const {
@@ -75,6 +79,10 @@ class Loader {
   // A secret reference that resolves, kept as the reference.
   std::string secret_ref(const YAML::Node& node, const std::string& key) const {
     std::string ref = scalar(node, key);
+    if (literal_secrets_) {
+      if (ref.empty()) fail(node, key, "must not be empty");
+      return ref;
+    }
     if (auto value = secrets_.resolve(ref); !value.ok()) fail(node, key, value.error());
     return ref;
   }
@@ -99,7 +107,13 @@ class Loader {
     c.file = file_;
     only_keys(root, "", {"listen", "admin_listen", "data_dir", "durability", "plugin_dir", "max_body",
                          "workers", "lease", "deliver_timeout", "overrun_margin",
-                         "suspend_after_overruns", "park_delay", "retry", "admin_key", "tenants"});
+                         "suspend_after_overruns", "park_delay", "retry", "admin_key",
+                         "master_key", "tenants"});
+    if (auto n = root["master_key"]) {
+      c.master_key_ref = scalar(n, "master_key");
+      if (c.master_key_ref.rfind("file:", 0) != 0 && c.master_key_ref.rfind("env:", 0) != 0)
+        fail(n, "master_key", "must be file:/path or env:NAME (never the key itself)");
+    }
     if (root["listen"]) parse_listen(root["listen"], c);
     if (auto n = root["admin_listen"]) {
       auto address = parse_listen_address(scalar(n, "admin_listen"));
@@ -133,20 +147,24 @@ class Loader {
     if (root["suspend_after_overruns"])
       c.suspend_after_overruns = number<int>(root["suspend_after_overruns"], "suspend_after_overruns", 1, 1000);
     if (auto r = root["retry"]) parse_retry(r, c.retry);
-    if (root["admin_key"]) c.admin_key_hash = sha256_hex(secret(root["admin_key"], "admin_key"));
+    if (root["admin_key"]) {
+      c.admin_key_ref = scalar(root["admin_key"], "admin_key");
+      c.admin_key_hash = sha256_hex(secret(root["admin_key"], "admin_key"));
+    }
     if (auto t = root["tenants"]) {
       if (!t.IsSequence()) fail(t, "tenants", "expected a list");
       std::set<std::string> ids;
       for (size_t i = 0; i < t.size(); ++i) {
         auto tenant = parse_tenant(t[i], "tenants[" + std::to_string(i) + "]");
         if (!ids.insert(tenant.id).second) fail(t[i]["id"], "tenants[].id", "duplicate " + tenant.id);
+        tenant.declared_in = file_;
+        for (auto& in : tenant.integrations) in.declared_in = file_;
         c.tenants.push_back(std::move(tenant));
       }
     }
     return c;
   }
 
- private:
   void parse_listen(const YAML::Node& n, Config& c) const {
     auto address = parse_listen_address(scalar(n, "listen"));
     if (!address.ok()) fail(n, "listen", address.error());
@@ -188,29 +206,36 @@ class Loader {
     return t;
   }
 
+  // "where.key", or "key" at the top of a document.
+  static std::string sub(const std::string& where, const std::string& key) {
+    return where.empty() ? key : where + "." + key;
+  }
+
   IntegrationConfig parse_integration(const YAML::Node& n, const std::string& where) const {
     only_keys(n, where, {"id", "adapter", "enabled", "events", "config"});
     IntegrationConfig in;
-    if (!n["id"]) fail(n, where + ".id", "missing");
-    in.id = id(n["id"], where + ".id");
-    if (!n["adapter"]) fail(n, where + ".adapter", "missing");
-    in.adapter = scalar(n["adapter"], where + ".adapter");
-    if (n["enabled"]) in.enabled = boolean(n["enabled"], where + ".enabled");
+    if (!n["id"]) fail(n, sub(where, "id"), "missing");
+    in.id = id(n["id"], sub(where, "id"));
+    if (!n["adapter"]) fail(n, sub(where, "adapter"), "missing");
+    in.adapter = scalar(n["adapter"], sub(where, "adapter"));
+    if (n["enabled"]) in.enabled = boolean(n["enabled"], sub(where, "enabled"));
     if (auto ev = n["events"]) {
-      if (!ev.IsSequence()) fail(ev, where + ".events", "expected a list");
+      if (!ev.IsSequence()) fail(ev, sub(where, "events"), "expected a list");
       for (const auto& e : ev) {
-        auto type = scalar(e, where + ".events");
-        if (!kEventTypes.count(type)) fail(e, where + ".events", "unknown event type " + type);
+        auto type = scalar(e, sub(where, "events"));
+        if (!kEventTypes.count(type)) fail(e, sub(where, "events"), "unknown event type " + type);
         in.events.push_back(type);
       }
     }
     Poco::JSON::Object adapter_config;
     if (auto cfg = n["config"]) {
-      if (!cfg.IsMap()) fail(cfg, where + ".config", "expected a mapping");
+      if (!cfg.IsMap()) fail(cfg, sub(where, "config"), "expected a mapping");
       for (const auto& kv : cfg) {
         auto key = kv.first.as<std::string>();
-        auto path = where + ".config." + key;
-        if (is_secret_key(key)) {
+        auto path = sub(where, "config." + key);
+        if (kv.second.IsNull()) {
+          adapter_config.set(key, Poco::Dynamic::Var());  // a secret that is unset reads null
+        } else if (is_secret_key(key)) {
           in.secret_refs[key] = secret_ref(kv.second, path);
           adapter_config.set(key, "(held by host)");
         } else if (kv.second.IsScalar()) {
@@ -245,6 +270,7 @@ class Loader {
 
   std::string file_;
   const SecretResolver& secrets_;
+  bool literal_secrets_ = false;
 };
 
 int64_t unit_ms(const std::string& unit) {
@@ -305,6 +331,40 @@ Expected<size_t> parse_size(const std::string& text) {
   if (unit == "KiB") return static_cast<size_t>(value * 1024);
   if (unit == "MiB") return static_cast<size_t>(value * 1024 * 1024);
   return Error{"expected a size like 262144, 256KiB, 1MiB"};
+}
+
+std::string sealed_secret_ref(const IntegrationKey& integration, const std::string& field) {
+  return "sealed:" + integration.tenant_id + "/" + integration.integration_id + "/" + field;
+}
+
+Expected<IntegrationDocument> parse_integration_document(const std::string& json,
+                                                         const std::string& tenant_id,
+                                                         std::string* field) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(json);  // JSON is YAML
+  } catch (const YAML::Exception& e) {
+    *field = "";
+    return Error{"body is not valid JSON: " + e.msg, ErrorKind::kBadInput};
+  }
+  try {
+    Loader loader("body", reference_secrets());
+    loader.take_secrets_literally();
+    IntegrationDocument doc;
+    doc.integration = loader.parse_integration(root, "");
+    doc.integration.tenant_id = tenant_id;
+    for (auto& [key, value] : doc.integration.secret_refs) {
+      doc.secret_values[key] = value;
+      value = sealed_secret_ref(doc.integration.key(), key);
+    }
+    return doc;
+  } catch (const ConfigFault& f) {
+    *field = f.key;
+    return Error{f.message, ErrorKind::kBadInput};
+  } catch (const YAML::Exception& e) {
+    *field = "";
+    return Error{"body: " + e.msg, ErrorKind::kBadInput};
+  }
 }
 
 Expected<Config> load_config(const std::string& path, const SecretResolver& secrets) {

@@ -32,9 +32,12 @@ struct IntegrationConfig {
   // config key -> secret reference (env:, file:, literal); resolved only when the instance is
   // created (Integration::create), never copied into the adapter's config
   std::map<std::string, std::string> secret_refs;
+  std::string declared_in;  // the YAML file it comes from; empty when made through the admin API
+  int64_t revision = 0;     // changes whenever a stored integration (or one of its secrets) does
 
   bool subscribes_to(const std::string& event_type) const;
   IntegrationKey key() const { return {tenant_id, id}; }
+  bool operator==(const IntegrationConfig&) const = default;
 };
 
 struct TenantConfig {
@@ -42,6 +45,7 @@ struct TenantConfig {
   std::vector<std::string> api_key_hashes;  // sha256 hex; the keys themselves are not kept
   double ingest_rate = 2000;                // events/s; burst is twice this
   std::vector<IntegrationConfig> integrations;
+  std::string declared_in;  // the YAML file it comes from; empty when made through the admin API
 };
 
 struct Config {
@@ -66,6 +70,10 @@ struct Config {
   int64_t park_delay_ms = 5000;       // how long a delivery waits when its adapter is not loaded
   RetrySettings retry;
   std::string admin_key_hash;  // empty = no admin key
+  std::string admin_key_ref;   // the reference it was read from (for `crmhost rotate-key`)
+  // `master_key`: the reference (file:/env:) of the key that seals secrets in the store; empty =
+  // none, and then no secret can be stored through the admin API.
+  std::string master_key_ref;
   std::vector<TenantConfig> tenants;
 };
 
@@ -73,6 +81,21 @@ struct Config {
 // that every integration secret reference resolves.
 Expected<Config> load_config(const std::string& path,
                              const SecretResolver& secrets = reference_secrets());
+
+// One integration document of the admin API: the shape of an integration in the YAML file
+// (`id`, `adapter`, `enabled`, `events`, `config`), as JSON. Secret fields come back apart in
+// `secret_values` (config key -> the value as given), for the caller to seal; their refs in
+// `integration.secret_refs` are "sealed:<tenant>/<integration>/<key>". kBadInput names the key;
+// `field` gets its JSON path.
+struct IntegrationDocument {
+  IntegrationConfig integration;
+  std::map<std::string, std::string> secret_values;
+};
+Expected<IntegrationDocument> parse_integration_document(const std::string& json,
+                                                         const std::string& tenant_id,
+                                                         std::string* field);
+// The reference of a secret sealed in the store.
+std::string sealed_secret_ref(const IntegrationKey& integration, const std::string& field);
 
 // Parsers shared with validation elsewhere: "250ms", "5s", "5m", "1h" (a bare number is seconds);
 // "512", "64KiB", "1MiB".

@@ -24,7 +24,9 @@
 #include "plugins/http_client.h"
 #include "plugins/plugin_dir_watcher.h"
 #include "secrets/secrets.h"
+#include "secrets/vault.h"
 #include "store/sqlite/sqlite_store.h"
+#include "tenancy/directory.h"
 
 namespace crmhost {
 namespace {
@@ -104,10 +106,36 @@ int run_daemon(const std::vector<std::string>& args) {
     log.warning(std::to_string(released) +
                 " deliveries were in flight when the last run stopped; they will be retried");
 
+  // Secrets sealed in the store open only with the master key they name: refuse to start
+  // without it rather than serve integrations that cannot sign or authenticate.
+  std::unique_ptr<Keyring> keyring;
+  if (!config->master_key_ref.empty()) {
+    auto key = load_master_key(config->master_key_ref);
+    if (!key.ok()) {
+      log.fatal("master_key: " + key.error());
+      return 2;
+    }
+    log.information("master key " + key->id + " seals secrets");
+    keyring = std::make_unique<Keyring>(std::move(*key));
+  }
+  Vault vault(**store, std::move(keyring));
+  if (auto checked = vault.check(); !checked.ok()) {
+    log.fatal("master_key: " + checked.error());
+    return 1;
+  }
+  Directory directory(*config, **store);
+  if (auto loaded = directory.refresh(); !loaded.ok()) {
+    if (loaded.error_kind() != ErrorKind::kConflict) {
+      log.fatal("store: " + loaded.error());
+      return 1;
+    }
+    log.warning(loaded.error());
+  }
+
   SystemClock clock;
-  AdapterRegistry registry(config->plugin_dir, config->data_dir + "/adapters", clock,
-                           reference_secrets());
-  registry.load(*config);
+  VaultSecrets secrets(vault, reference_secrets());
+  AdapterRegistry registry(config->plugin_dir, config->data_dir + "/adapters", clock, secrets);
+  registry.load(directory.snapshot()->integrations());
   RetryPolicy policy(config->retry, unit_random);
   Dispatcher dispatcher(
       **store, registry, policy, clock, [&clock] { return std::make_unique<HttpClient>(clock); },
@@ -119,13 +147,17 @@ int run_daemon(const std::vector<std::string>& args) {
   // Every route table is built here. The tenant API and the operator API share `listen` unless
   // `admin_listen` gives the operator API its own address.
   IngressServices ingress{*config, **store, limiter, clock};
-  AdminServices admin{**store, registry, dispatcher, clock};
-  auto tenant_routes = std::make_unique<Router>(*config);
+  AdminServices admin{*config, **store, **store, directory, vault, registry, dispatcher, clock};
+  auto tenants = [&directory](const std::string& key_hash) {
+    return directory.tenant_by_key_hash(key_hash);
+  };
+  auto tenant_routes = std::make_unique<Router>(config->admin_key_hash, tenants);
   add_ingress_routes(*tenant_routes, ingress);
+  add_tenant_integration_routes(*tenant_routes, admin);
   add_health_routes(*tenant_routes, admin);
   std::unique_ptr<Router> admin_routes;
   if (config->has_admin_listen) {
-    admin_routes = std::make_unique<Router>(*config);
+    admin_routes = std::make_unique<Router>(config->admin_key_hash, tenants);
     add_health_routes(*admin_routes, admin);
     add_admin_routes(*admin_routes, admin);
   } else {

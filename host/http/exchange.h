@@ -7,6 +7,7 @@
 #include <Poco/Net/HTTPServerRequest.h>
 #include <Poco/Net/HTTPServerResponse.h>
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -19,7 +20,9 @@ namespace crmhost {
 
 // Who is calling: a tenant (by API key) or the operator (by the admin key).
 struct Caller {
-  const TenantConfig* tenant = nullptr;  // non-null iff a tenant key authenticated
+  // Non-null iff a tenant key authenticated: the tenant as it was when the request arrived (it
+  // keeps that snapshot of the tenants alive for the request).
+  std::shared_ptr<const TenantConfig> tenant;
   bool admin = false;
 };
 

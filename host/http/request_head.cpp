@@ -62,5 +62,4 @@ RequestHead classify_request_head(std::string_view bytes, size_t capacity,
   return RequestHead::kInline;
 }
 
-
 }  // namespace crmhost

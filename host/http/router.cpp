@@ -40,10 +40,8 @@ const std::string& key_hash(std::string_view key) {
 
 }  // namespace
 
-Router::Router(const Config& config) : config_(config) {
-  for (const auto& tenant : config.tenants)
-    for (const auto& hash : tenant.api_key_hashes) tenants_by_key_hash_[hash] = &tenant;
-}
+Router::Router(std::string admin_key_hash, TenantByKeyHash tenants)
+    : admin_key_hash_(std::move(admin_key_hash)), tenants_(std::move(tenants)) {}
 
 void Router::add(const std::string& method, const std::string& pattern, Access access,
                  Endpoint endpoint, Serving serving) {
@@ -76,10 +74,9 @@ bool Router::authenticate(Exchange& ex, Access access) const {
   }
   // Keys are stored only as hashes; the map lookup is on the hash, never on the key.
   const std::string& hash = key_hash(std::string_view(auth).substr(prefix.size()));
-  if (auto it = tenants_by_key_hash_.find(hash); it != tenants_by_key_hash_.end()) {
-    ex.caller.tenant = it->second;
-  } else if (!config_.admin_key_hash.empty() &&
-             same_in_constant_time(hash, config_.admin_key_hash)) {
+  if (auto tenant = tenants_(hash)) {
+    ex.caller.tenant = std::move(tenant);
+  } else if (!admin_key_hash_.empty() && same_in_constant_time(hash, admin_key_hash_)) {
     ex.caller.admin = true;
   } else {
     ex.response.set("WWW-Authenticate", "Bearer error=\"invalid_token\"");

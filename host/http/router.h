@@ -34,12 +34,14 @@ enum class Serving {
 
 // An endpoint gets the request; the services it uses are bound when its route is added.
 using Endpoint = std::function<void(Exchange&)>;
+// The tenant an API key hash belongs to now, or null. Called for every authenticated request;
+// thread-safe.
+using TenantByKeyHash = std::function<std::shared_ptr<const TenantConfig>(const std::string&)>;
 
 class Router {
  public:
-  // Callers are authenticated against `config`'s tenant key hashes and admin key hash; `config`
-  // must outlive the router.
-  explicit Router(const Config& config);
+  // Callers are authenticated by `tenants` and against `admin_key_hash` (empty = no admin key).
+  Router(std::string admin_key_hash, TenantByKeyHash tenants);
   // A pattern without captures may be served on the event loops (kEventLoop).
   void add(const std::string& method, const std::string& pattern, Access access, Endpoint endpoint,
            Serving serving = Serving::kThread);
@@ -59,9 +61,9 @@ class Router {
   };
   bool authenticate(Exchange& exchange, Access access) const;
 
-  const Config& config_;
+  const std::string admin_key_hash_;
+  const TenantByKeyHash tenants_;
   std::vector<Route> routes_;
-  std::map<std::string, const TenantConfig*> tenants_by_key_hash_;
 };
 
 }  // namespace crmhost

@@ -48,8 +48,7 @@ std::shared_ptr<Integration> AdapterRegistry::integration(const IntegrationKey& 
 }
 
 void AdapterRegistry::withdraw(const std::string& adapter, const std::string& why, Snapshot& next) {
-  for (const auto& tenant : config_.tenants)
-    for (const auto& ic : tenant.integrations)
+  for (const auto& ic : integrations_)
       if (ic.adapter == adapter && ic.enabled) {
         next.integrations.erase(ic.key());
         next.unavailable[ic.key()] = why;
@@ -89,8 +88,7 @@ void AdapterRegistry::install(const std::string& file, Snapshot& next, ReloadRes
   // Create every instance of the new generation before publishing any of them.
   std::map<IntegrationKey, std::shared_ptr<Integration>> created;
   std::map<IntegrationKey, std::string> failed;
-  for (const auto& tenant : config_.tenants)
-    for (const auto& ic : tenant.integrations) {
+  for (const auto& ic : integrations_) {
       if (ic.adapter != name || !ic.enabled) continue;
       auto in = Integration::create(ic, *lib, clock_, secrets_);
       if (in.ok()) created[ic.key()] = *in;
@@ -137,21 +135,64 @@ void AdapterRegistry::install(const std::string& file, Snapshot& next, ReloadRes
   if (result) *result = outcome;
 }
 
-void AdapterRegistry::load(const Config& config) {
+void AdapterRegistry::load(std::vector<IntegrationConfig> integrations) {
   std::lock_guard reload_lock(reload_mu_);
-  config_ = config;
+  integrations_ = std::move(integrations);
   auto next = std::make_shared<Snapshot>();
-  for (const auto& tenant : config_.tenants)
-    for (const auto& ic : tenant.integrations)
-      next->unavailable[ic.key()] =
-          ic.enabled ? "no adapter named " + ic.adapter + " is loaded" : "disabled";
+  for (const auto& ic : integrations_)
+    next->unavailable[ic.key()] =
+        ic.enabled ? "no adapter named " + ic.adapter + " is loaded" : "disabled";
   for (const auto& file : adapter_files(plugin_dir_)) install(file, *next, nullptr);
   // install() logged the integrations whose create failed; these never had an adapter to try.
-  for (const auto& tenant : config_.tenants)
-    for (const auto& ic : tenant.integrations)
-      if (ic.enabled && !next->adapters.count(ic.adapter))
-        logger().error("integration " + ic.key().log_name() + ": " + next->unavailable[ic.key()]);
+  for (const auto& ic : integrations_)
+    if (ic.enabled && !next->adapters.count(ic.adapter))
+      logger().error("integration " + ic.key().log_name() + ": " + next->unavailable[ic.key()]);
   publish(std::move(next));
+}
+
+void AdapterRegistry::update(std::vector<IntegrationConfig> integrations) {
+  std::lock_guard reload_lock(reload_mu_);
+  auto next = std::make_shared<Snapshot>(*snapshot());
+  std::map<IntegrationKey, const IntegrationConfig*> now;
+  for (const auto& ic : integrations) now[ic.key()] = &ic;
+  for (const auto& old : integrations_)
+    if (!now.count(old.key())) {  // deleted: calls in flight finish on the instance they hold
+      next->integrations.erase(old.key());
+      next->unavailable.erase(old.key());
+    }
+  for (const auto& ic : integrations) {
+    bool unchanged = false;
+    for (const auto& old : integrations_) unchanged = unchanged || old == ic;
+    if (unchanged) continue;
+    next->integrations.erase(ic.key());
+    auto adapter = next->adapters.find(ic.adapter);
+    if (!ic.enabled) {
+      next->unavailable[ic.key()] = "disabled";
+    } else if (adapter == next->adapters.end()) {
+      next->unavailable[ic.key()] = "no adapter named " + ic.adapter + " is loaded";
+    } else if (auto in = Integration::create(ic, adapter->second.library, clock_, secrets_);
+               in.ok()) {
+      next->integrations[ic.key()] = *in;
+      next->unavailable.erase(ic.key());
+      logger().information("integration " + ic.key().log_name() + ": serving with " + ic.adapter +
+                           " (generation " + std::to_string(adapter->second.generation) + ")");
+    } else {
+      logger().error("integration " + ic.key().log_name() + ": " + in.error());
+      next->unavailable[ic.key()] = in.error();
+    }
+  }
+  integrations_ = std::move(integrations);
+  publish(std::move(next));
+}
+
+Status AdapterRegistry::check(const IntegrationConfig& integration,
+                              const SecretResolver& secrets) const {
+  auto snap = snapshot();
+  auto adapter = snap->adapters.find(integration.adapter);
+  if (adapter == snap->adapters.end()) return ok_status();  // checked once its adapter loads
+  auto in = Integration::create(integration, adapter->second.library, clock_, secrets);
+  if (!in.ok()) return in.failure();
+  return ok_status();  // the instance is destroyed here; it never served
 }
 
 void AdapterRegistry::rescan() {

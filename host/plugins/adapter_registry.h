@@ -62,8 +62,15 @@ class AdapterRegistry {
   AdapterRegistry(std::string plugin_dir, std::string copy_dir, const Clock& clock,
                   const SecretResolver& secrets);
 
-  // First load: every adapter in plugin_dir, every integration of `config`.
-  void load(const Config& config);
+  // First load: every adapter in plugin_dir, and an instance for each of `integrations`.
+  void load(std::vector<IntegrationConfig> integrations);
+  // The integrations changed (made, changed or deleted through the admin API): each new or
+  // changed one gets a new instance of its adapter's serving generation, swapped in as a reload
+  // swaps (calls in flight finish on the instance they hold); deleted ones stop being served.
+  void update(std::vector<IntegrationConfig> integrations);
+  // Whether the adapter would create an instance of `integration` (with its secrets resolved by
+  // `secrets`); ok when its adapter is not loaded. The instance is destroyed at once.
+  Status check(const IntegrationConfig& integration, const SecretResolver& secrets) const;
   // Rescans plugin_dir: loads new and changed files (a swap for a known adapter name), retires
   // adapters whose file is gone, keeps unchanged ones as they are. Triggered by inotify and SIGHUP.
   void rescan();
@@ -88,8 +95,8 @@ class AdapterRegistry {
   const std::string plugin_dir_, copy_dir_;
   const Clock& clock_;
   const SecretResolver& secrets_;
-  std::mutex reload_mu_;  // serializes load/rescan/reload/suspend; guards config_ and retired_
-  Config config_;         // the integrations instances are created from
+  std::mutex reload_mu_;  // serializes load/update/rescan/reload/suspend; guards the two below
+  std::vector<IntegrationConfig> integrations_;  // what instances are created from
   std::vector<std::shared_ptr<const AdapterLibrary>> retired_;  // kept mapped, never unloaded
   mutable std::mutex mu_;  // guards snapshot_
   std::shared_ptr<const Snapshot> snapshot_;

@@ -61,6 +61,14 @@ crmh_status Integration::deliver(crmh_call* call, const crmh_delivery& delivery,
   return library_->descriptor().deliver(instance_, call, &delivery, out);
 }
 
+crmh_status Integration::test_connection(crmh_call* call, crmh_result* out) {
+  auto test = library_->descriptor().test_connection;
+  if (test == nullptr) return CRMH_UNSUPPORTED;
+  if (threadsafe_) return test(instance_, call, out);
+  std::lock_guard lock(call_mu_);
+  return test(instance_, call, out);
+}
+
 const PreparedHmacKey* Integration::hmac_key(std::string_view secret_key,
                                              uint32_t key_format) const {
   auto it = hmac_keys_.find(secret_key);

@@ -36,6 +36,8 @@ class Integration {
   Integration& operator=(const Integration&) = delete;
 
   crmh_status deliver(crmh_call* call, const crmh_delivery& delivery, crmh_result* out);
+  // The adapter's test_connection; CRMH_UNSUPPORTED when it has none.
+  crmh_status test_connection(crmh_call* call, crmh_result* out);
 
   const IntegrationConfig& config() const { return config_; }
   const AdapterLibrary& library() const { return *library_; }

@@ -7,23 +7,9 @@
 
 #include <crmhost/adapter.h>
 
+#include "common/base64.h"
+
 namespace crmhost {
-namespace {
-
-Expected<std::string> base64_decode(std::string_view text) {
-  if (text.empty() || text.size() % 4 != 0) return Error{"not base64"};
-  std::string out(text.size() / 4 * 3, '\0');
-  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(text.data()),
-                          static_cast<int>(text.size()));
-  if (n < 0) return Error{"not base64"};
-  // EVP_DecodeBlock counts padding as zero bytes; drop them.
-  size_t pad = (text.back() == '=') + (text.size() > 1 && text[text.size() - 2] == '=');
-  out.resize(static_cast<size_t>(n) - pad);
-  return out;
-}
-
-}  // namespace
 
 Expected<std::string> decode_secret_key(const std::string& secret, uint32_t key_format) {
   switch (key_format) {
@@ -85,14 +71,6 @@ std::array<uint8_t, 32> PreparedHmacKey::sign(std::string_view message) const {
       EVP_MAC_update(ctx, reinterpret_cast<const unsigned char*>(message.data()), message.size()) == 1)
     EVP_MAC_final(ctx, out.data(), &len, out.size());
   EVP_MAC_CTX_free(ctx);
-  return out;
-}
-
-std::string base64_encode(const uint8_t* data, size_t len) {
-  std::string out(4 * ((len + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), data,
-                          static_cast<int>(len));
-  out.resize(static_cast<size_t>(n));
   return out;
 }
 

@@ -40,8 +40,6 @@ class PreparedHmacKey {
   std::unique_ptr<State> state_;  // non-null; immutable after prepare()
 };
 
-std::string base64_encode(const uint8_t* data, size_t len);
-
 // "v1,<base64 HMAC-SHA256(key, id.timestamp.body)>" for a whsec_ secret.
 Expected<std::string> standard_webhooks_signature(const std::string& whsec_secret,
                                                   std::string_view id, std::string_view timestamp,

@@ -102,6 +102,55 @@ CREATE INDEX deliveries_leased ON deliveries(lease_until) WHERE status = 'leased
 CREATE INDEX deliveries_tenant ON deliveries(tenant_id, updated_at);
 CREATE INDEX deliveries_event ON deliveries(event_id);
 )sql",
+
+    // 3: configuration as data: tenants and integrations made through the admin API, their
+    // secrets (sealed: the store never sees a value), and the audit log of every change.
+    R"sql(
+CREATE TABLE tenants (
+  id          TEXT PRIMARY KEY,
+  ingest_rate REAL NOT NULL,
+  created_at  INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE tenant_api_keys (
+  key_id     TEXT PRIMARY KEY,
+  tenant_id  TEXT NOT NULL REFERENCES tenants(id),
+  key_hash   TEXT NOT NULL UNIQUE,
+  created_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX tenant_api_keys_tenant ON tenant_api_keys(tenant_id);
+CREATE TABLE integrations (
+  tenant_id   TEXT NOT NULL,
+  id          TEXT NOT NULL,
+  adapter     TEXT NOT NULL,
+  enabled     INTEGER NOT NULL,
+  events      TEXT NOT NULL,
+  config      TEXT NOT NULL,
+  created_at  INTEGER NOT NULL,
+  updated_at  INTEGER NOT NULL,
+  PRIMARY KEY (tenant_id, id)
+) WITHOUT ROWID;
+CREATE TABLE secrets (
+  tenant_id      TEXT NOT NULL,
+  integration_id TEXT NOT NULL,
+  field          TEXT NOT NULL,
+  key_id         TEXT NOT NULL,
+  sealed         BLOB NOT NULL,
+  updated_at     INTEGER NOT NULL,
+  PRIMARY KEY (tenant_id, integration_id, field),
+  FOREIGN KEY (tenant_id, integration_id) REFERENCES integrations(tenant_id, id)
+) WITHOUT ROWID;
+CREATE TABLE audit (
+  id        INTEGER PRIMARY KEY,
+  at        INTEGER NOT NULL,
+  actor     TEXT NOT NULL,
+  action    TEXT NOT NULL,
+  tenant_id TEXT,
+  target    TEXT NOT NULL,
+  detail    TEXT NOT NULL,
+  outcome   TEXT NOT NULL
+);
+CREATE INDEX audit_at ON audit(at);
+)sql",
 };
 
 constexpr int kLatest = sizeof(kMigrations) / sizeof(kMigrations[0]);

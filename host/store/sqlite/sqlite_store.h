@@ -26,6 +26,7 @@
 #include <mutex>
 #include <thread>
 
+#include "store/config_store.h"
 #include "store/store.h"
 
 struct sqlite3;
@@ -34,7 +35,7 @@ namespace crmhost {
 
 class StatementCache;
 
-class SqliteStore final : public Store {
+class SqliteStore final : public Store, public ConfigStore {
  public:
   enum class Sync { kFull, kNormal };
   // Locks data_dir, then opens (creating if needed) data_dir/crmhost.db, applies pending schema
@@ -56,6 +57,25 @@ class SqliteStore final : public Store {
   Status replay(const std::string& tenant_id, const std::string& delivery_id,
                 int64_t now_ms) override;
 
+  Expected<std::vector<StoredTenant>> load_tenants() override;
+  Expected<std::vector<StoredIntegration>> load_integrations() override;
+  Status create_tenant(const StoredTenant& tenant, const AuditEntry& audit) override;
+  Status delete_tenant(const std::string& tenant_id, const AuditEntry& audit) override;
+  Expected<std::vector<ApiKeyRecord>> api_keys(const std::string& tenant_id) override;
+  Status add_api_key(const std::string& tenant_id, const ApiKeyRecord& key,
+                     const AuditEntry& audit) override;
+  Status remove_api_key(const std::string& tenant_id, const std::string& key_id,
+                        const AuditEntry& audit) override;
+  Status put_integration(const StoredIntegration& integration,
+                         const std::vector<SealedSecret>& secrets, bool create,
+                         const AuditEntry& audit) override;
+  Status delete_integration(const IntegrationKey& key, const AuditEntry& audit) override;
+  Expected<std::vector<SealedSecret>> secrets_of(const IntegrationKey& key) override;
+  Expected<std::vector<std::pair<IntegrationKey, SealedSecret>>> all_secrets() override;
+  Status reseal_secrets(const std::vector<Reseal>& reseals, const AuditEntry& audit) override;
+  Status record(const AuditEntry& audit) override;
+  Expected<std::vector<AuditEntry>> audit_entries(int limit) override;
+
   // How many leases open() found and released (deliveries in flight when the last run stopped).
   int leases_released_at_open() const { return leases_released_at_open_; }
 
@@ -73,6 +93,10 @@ class SqliteStore final : public Store {
   bool commit(std::vector<PendingAppend>& appends,
               const std::vector<std::shared_ptr<PendingRound>>& rounds);
   Status write_appends(std::vector<PendingAppend>& appends);
+  // Writes `audit` inside the caller's transaction; requires write_mu_.
+  Status write_audit(const AuditEntry& audit);
+  // Runs `change` in a transaction of its own on the write connection, then its audit entry.
+  Status change(const AuditEntry& audit, const std::function<Status(StatementCache&)>& change);
   Expected<std::vector<LeasedDelivery>> write_round(const PendingRound& round);
 
   int lock_fd_;  // holds the flock on data_dir/crmhost.lock until the destructor

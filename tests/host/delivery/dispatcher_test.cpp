@@ -53,7 +53,9 @@ class DispatcherTest : public ::testing::Test {
     registry_ = std::make_unique<AdapterRegistry>(testing::WebhookPluginDir(dir_).string(),
                                                   (dir_ / "copies").string(), clock_,
                                                   reference_secrets());
-    registry_->load(config);
+    std::vector<IntegrationConfig> all;
+    for (const auto& t : config.tenants) all.insert(all.end(), t.integrations.begin(), t.integrations.end());
+    registry_->load(all);
     RetrySettings retry;
     retry.base_ms = 10;
     retry.cap_ms = 20;

@@ -19,7 +19,9 @@ class AdapterRegistryTest : public ::testing::Test {
     registry_ = std::make_unique<AdapterRegistry>(testing::WebhookPluginDir(dir_).string(),
                                                   (dir_ / "copies").string(), clock_,
                                                   reference_secrets());
-    registry_->load(config);
+    std::vector<IntegrationConfig> all;
+    for (const auto& t : config.tenants) all.insert(all.end(), t.integrations.begin(), t.integrations.end());
+    registry_->load(all);
     return *registry_;
   }
   testing::TempDir dir_;
