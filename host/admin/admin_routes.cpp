@@ -11,6 +11,7 @@ void add_admin_routes(Router& r, AdminServices& s) {
   add_tenant_routes(r, s);
   add_integration_routes(r, s);
   add_master_key_routes(r, s);
+  add_oauth_routes(r, s, /*tenant_api=*/false);
 }
 
 void apply_configuration_change(AdminServices& s) {

@@ -8,6 +8,7 @@
 #include "delivery/dispatcher.h"
 #include "http/exchange.h"
 #include "http/router.h"
+#include "oauth/broker.h"
 #include "plugins/adapter_registry.h"
 #include "secrets/vault.h"
 #include "store/config_store.h"
@@ -25,6 +26,7 @@ struct AdminServices {
   Vault& vault;
   AdapterRegistry& registry;
   Dispatcher& dispatcher;
+  OAuthBroker& oauth;
   const Clock& clock;
 };
 
@@ -43,6 +45,8 @@ void healthz(Exchange& exchange);                                 // GET /health
 void add_tenant_routes(Router& router, AdminServices& services);       // tenants_endpoint.cpp
 void add_integration_routes(Router& router, AdminServices& services);  // integrations_endpoint.cpp
 void add_master_key_routes(Router& router, AdminServices& services);   // master_key_endpoint.cpp
+// POST .../oauth/start (admin and tenant) and GET /oauth/callback (public): oauth_endpoint.cpp
+void add_oauth_routes(Router& router, AdminServices& services, bool tenant_api);
 // After a change of stored tenants or integrations: publish them and swap the instances.
 void apply_configuration_change(AdminServices& services);
 // "admin" or "tenant:<id>", for the audit log.

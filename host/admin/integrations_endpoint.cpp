@@ -65,6 +65,15 @@ Poco::JSON::Object integration_json(const IntegrationConfig& in, const AdminServ
   auto snap = s.registry.snapshot();
   if (auto it = snap->integrations.find(in.key()); it != snap->integrations.end()) {
     o.set("status", "serving");
+    if (it->second->oauth_provider()) {
+      switch (s.oauth.state(in.key())) {
+        case ConnectionState::kConnected: o.set("credential", "connected"); break;
+        case ConnectionState::kReauthorizationRequired:
+          o.set("credential", "reauthorization_required");
+          break;
+        case ConnectionState::kNone: o.set("credential", "not_authorized"); break;
+      }
+    }
   } else if (auto why = snap->unavailable.find(in.key()); why != snap->unavailable.end()) {
     o.set("status", why->second);
   } else {
@@ -306,6 +315,7 @@ void add_integration_routes(Router& r, AdminServices& s) {
 void add_tenant_integration_routes(Router& r, AdminServices& s) {
   r.add("POST", "/v1/integrations/{id}/test", Access::kTenant,
         [&s](Exchange& ex) { test_integration(ex, s); });
+  add_oauth_routes(r, s, /*tenant_api=*/true);
 }
 
 }  // namespace crmhost

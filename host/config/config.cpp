@@ -108,7 +108,12 @@ class Loader {
     only_keys(root, "", {"listen", "admin_listen", "data_dir", "durability", "plugin_dir", "max_body",
                          "workers", "lease", "deliver_timeout", "overrun_margin",
                          "suspend_after_overruns", "park_delay", "retry", "admin_key",
-                         "master_key", "tenants"});
+                         "master_key", "public_url", "tenants"});
+    if (auto n = root["public_url"]) {
+      c.public_url = scalar(n, "public_url");
+      if (c.public_url.rfind("http://", 0) != 0 && c.public_url.rfind("https://", 0) != 0)
+        fail(n, "public_url", "must start with http:// or https://");
+    }
     if (auto n = root["master_key"]) {
       c.master_key_ref = scalar(n, "master_key");
       if (c.master_key_ref.rfind("file:", 0) != 0 && c.master_key_ref.rfind("env:", 0) != 0)

@@ -74,6 +74,9 @@ struct Config {
   // `master_key`: the reference (file:/env:) of the key that seals secrets in the store; empty =
   // none, and then no secret can be stored through the admin API.
   std::string master_key_ref;
+  // `public_url`: how a browser reaches this host (behind a proxy, say), for the OAuth redirect
+  // URI `{public_url}/oauth/callback`; empty = the `listen` address as bound.
+  std::string public_url;
   std::vector<TenantConfig> tenants;
 };
 

@@ -22,6 +22,7 @@
 #include "ingress/ingress_routes.h"
 #include "plugins/adapter_registry.h"
 #include "plugins/http_client.h"
+#include "oauth/broker.h"
 #include "plugins/plugin_dir_watcher.h"
 #include "secrets/secrets.h"
 #include "secrets/vault.h"
@@ -134,7 +135,13 @@ int run_daemon(const std::vector<std::string>& args) {
 
   SystemClock clock;
   VaultSecrets secrets(vault, reference_secrets());
-  AdapterRegistry registry(config->plugin_dir, config->data_dir + "/adapters", clock, secrets);
+  // The broker attaches credentials to the registry's instances and finds them through it.
+  AdapterRegistry* serving = nullptr;
+  OAuthBroker oauth(vault, secrets, clock, [&clock] { return std::make_unique<HttpClient>(clock); },
+                    [&serving](const IntegrationKey& key) { return serving->integration(key); });
+  AdapterRegistry registry(config->plugin_dir, config->data_dir + "/adapters", clock, secrets,
+                           &oauth);
+  serving = &registry;
   registry.load(directory.snapshot()->integrations());
   RetryPolicy policy(config->retry, unit_random);
   Dispatcher dispatcher(
@@ -147,7 +154,8 @@ int run_daemon(const std::vector<std::string>& args) {
   // Every route table is built here. The tenant API and the operator API share `listen` unless
   // `admin_listen` gives the operator API its own address.
   IngressServices ingress{*config, **store, limiter, clock};
-  AdminServices admin{*config, **store, **store, directory, vault, registry, dispatcher, clock};
+  AdminServices admin{*config, **store, **store, directory, vault, registry, dispatcher, oauth,
+                      clock};
   auto tenants = [&directory](const std::string& key_hash) {
     return directory.tenant_by_key_hash(key_hash);
   };
@@ -192,6 +200,7 @@ int run_daemon(const std::vector<std::string>& args) {
   }
   std::string url =
       "http://" + config->listen_host + ":" + std::to_string(tenant_listener.server->port());
+  oauth.set_public_url(config->public_url.empty() ? url : config->public_url);
   log.information("listening on " + url + " (durability " + config->durability + ")");
   std::cerr << "crmhost: listening on " << url << std::endl;
   if (!ready_file.empty()) {

@@ -277,16 +277,19 @@ Settlement Dispatcher::settle(const LeasedDelivery& d, crmh_status status, int h
 
 bool Dispatcher::run(const LeasedDelivery& d, HttpTransport& http, Worker& self, Settlement* out) {
   auto integration = registry_.integration({d.tenant_id, d.integration_id});
-  if (!integration) {
-    // No attempt is made, so none is counted: the delivery waits for its adapter.
+  // No attempt is made, so none is counted: the delivery waits.
+  auto park = [&](const std::string& why) {
+    *out = Settlement{};
     out->delivery_id = d.id;
     out->attempt = d.attempt;
     out->kind = Settlement::Kind::kPark;
-    out->error = "integration " + d.tenant_id + "/" + d.integration_id + " has no loaded adapter";
+    out->error = why;
     out->next_attempt_at_ms = clock_.wall_ms() + settings_.park_ms;
     return true;
-  }
-  crmh_call call{integration.get(), &http, self.deadline_ms, {}, {}};
+  };
+  if (!integration)
+    return park("integration " + d.tenant_id + "/" + d.integration_id + " has no loaded adapter");
+  crmh_call call{integration.get(), &http, self.deadline_ms, {}, {}, {}, {}};
   crmh_delivery delivery{};
   delivery.struct_size = sizeof delivery;
   delivery.attempt = static_cast<uint32_t>(d.attempt);
@@ -305,6 +308,25 @@ bool Dispatcher::run(const LeasedDelivery& d, HttpTransport& http, Worker& self,
   int64_t t0 = clock_.monotonic_ms();
   crmh_status status = integration->deliver(&call, delivery, &result);
   if (self.abandoned.load()) return false;  // the watchdog settled this delivery already
+  // The host could attach no credential: a person must authorize the connection first.
+  if (!call.reauthorization_needed.empty())
+    return park("reauthorization required: " + call.reauthorization_needed);
+  // The CRM refused the credential the host attached: refresh once and try again at once. A
+  // second AUTH_EXPIRED is retried as usual.
+  if (status == CRMH_AUTH_EXPIRED && integration->credentials() && !call.authorization_used.empty()) {
+    auto fresh = integration->credentials()->after_rejection(*integration, call.authorization_used);
+    if (!fresh.ok() && fresh.error_kind() == ErrorKind::kConflict)
+      return park("reauthorization required: " + fresh.error());
+    if (fresh.ok()) {
+      crmh_call again{integration.get(), &http, self.deadline_ms, {}, {}, {}, {}};
+      result = crmh_result{};
+      result.struct_size = sizeof result;
+      status = integration->deliver(&again, delivery, &result);
+      if (self.abandoned.load()) return false;
+      if (!again.reauthorization_needed.empty())
+        return park("reauthorization required: " + again.reauthorization_needed);
+    }
+  }
   int64_t duration = clock_.monotonic_ms() - t0;
   result.message[sizeof result.message - 1] = '\0';
 

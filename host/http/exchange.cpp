@@ -92,11 +92,15 @@ void Exchange::send_json(int status, const Poco::JSON::Object& body) {
 }
 
 void Exchange::send_json(int status, const std::string& json) {
+  send_body(status, "application/json", json);
+}
+
+void Exchange::send_body(int status, const std::string& content_type, const std::string& body) {
   discard_unread_body();
   // setStatus alone would keep the default reason phrase ("413 OK").
   response.setStatusAndReason(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(status));
-  response.setContentType("application/json");
-  response.sendBuffer(json.data(), json.size());
+  response.setContentType(content_type);
+  response.sendBuffer(body.data(), body.size());
 }
 
 std::string problem_json(const Problem& problem) {

@@ -67,6 +67,8 @@ class Exchange {
   // `json` is already a serialized JSON value; header and body leave in one write.
   void send_json(int status, const std::string& json);
   void send_problem(const Problem& problem);
+  // Any other body (the OAuth callback's page).
+  void send_body(int status, const std::string& content_type, const std::string& body);
 
   // Leaves the answer to whoever holds the returned reply (see deferred_reply.h); `response`
   // must not be used for sending after this. Once per request.

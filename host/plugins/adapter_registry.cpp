@@ -24,11 +24,12 @@ std::vector<std::string> adapter_files(const std::string& dir) {
 }  // namespace
 
 AdapterRegistry::AdapterRegistry(std::string plugin_dir, std::string copy_dir, const Clock& clock,
-                                 const SecretResolver& secrets)
+                                 const SecretResolver& secrets, CredentialSource* credentials)
     : plugin_dir_(std::move(plugin_dir)),
       copy_dir_(std::move(copy_dir)),
       clock_(clock),
       secrets_(secrets),
+      credentials_(credentials),
       snapshot_(std::make_shared<Snapshot>()) {}
 
 void AdapterRegistry::publish(std::shared_ptr<Snapshot> next) {
@@ -90,7 +91,7 @@ void AdapterRegistry::install(const std::string& file, Snapshot& next, ReloadRes
   std::map<IntegrationKey, std::string> failed;
   for (const auto& ic : integrations_) {
       if (ic.adapter != name || !ic.enabled) continue;
-      auto in = Integration::create(ic, *lib, clock_, secrets_);
+      auto in = Integration::create(ic, *lib, clock_, secrets_, credentials_);
       if (in.ok()) created[ic.key()] = *in;
       else failed[ic.key()] = in.error();
     }
@@ -170,7 +171,7 @@ void AdapterRegistry::update(std::vector<IntegrationConfig> integrations) {
       next->unavailable[ic.key()] = "disabled";
     } else if (adapter == next->adapters.end()) {
       next->unavailable[ic.key()] = "no adapter named " + ic.adapter + " is loaded";
-    } else if (auto in = Integration::create(ic, adapter->second.library, clock_, secrets_);
+    } else if (auto in = Integration::create(ic, adapter->second.library, clock_, secrets_, credentials_);
                in.ok()) {
       next->integrations[ic.key()] = *in;
       next->unavailable.erase(ic.key());

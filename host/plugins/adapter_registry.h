@@ -60,7 +60,7 @@ class AdapterRegistry {
 
   // `secrets` resolves the integrations' secret references each time instances are created.
   AdapterRegistry(std::string plugin_dir, std::string copy_dir, const Clock& clock,
-                  const SecretResolver& secrets);
+                  const SecretResolver& secrets, CredentialSource* credentials = nullptr);
 
   // First load: every adapter in plugin_dir, and an instance for each of `integrations`.
   void load(std::vector<IntegrationConfig> integrations);
@@ -95,6 +95,7 @@ class AdapterRegistry {
   const std::string plugin_dir_, copy_dir_;
   const Clock& clock_;
   const SecretResolver& secrets_;
+  CredentialSource* const credentials_;  // handed to every instance; may be null
   std::mutex reload_mu_;  // serializes load/update/rescan/reload/suspend; guards the two below
   std::vector<IntegrationConfig> integrations_;  // what instances are created from
   std::vector<std::shared_ptr<const AdapterLibrary>> retired_;  // kept mapped, never unloaded

@@ -1,6 +1,7 @@
 #include "plugins/host_services.h"
 
 #include <Poco/Logger.h>
+#include <Poco/String.h>
 
 #include <cstring>
 
@@ -33,6 +34,50 @@ crmh_status http_send(crmh_call* call, const crmh_http_request* request, crmh_ht
   std::memcpy(&req, request, std::min<size_t>(request->struct_size, sizeof req));
   int64_t deadline = call->deadline_ms;
   if (req.deadline_ms > 0 && req.deadline_ms < deadline) deadline = req.deadline_ms;
+
+  // The credential, attached here so that the adapter never holds it; a relative URL is resolved
+  // against the connection's API base. Both live until the exchange is done.
+  std::string url;
+  std::vector<crmh_header> headers;
+  if (CRMH_HAS_FIELD(crmh_http_request, request, flags) &&
+      (req.flags & CRMH_REQUEST_USE_CREDENTIAL)) {
+    CredentialSource* source = call->integration->credentials();
+    auto refuse = [&](int32_t transport, crmh_status status) {
+      crmh_http_response resp{};
+      resp.struct_size = sizeof resp;
+      resp.transport_error = transport;
+      std::memcpy(out, &resp, std::min<size_t>(out->struct_size, sizeof resp));
+      return status;
+    };
+    if (source == nullptr || call->integration->oauth_provider() == nullptr)
+      return refuse(CRMH_NET_BAD_URL, CRMH_BAD_CONFIG);
+    auto credential = source->credential(*call->integration);
+    if (!credential.ok()) {
+      if (credential.error_kind() == ErrorKind::kConflict) {
+        call->reauthorization_needed = credential.error();
+        return refuse(CRMH_NET_CONNECT, CRMH_AUTH_EXPIRED);
+      }
+      return refuse(CRMH_NET_CONNECT, CRMH_RETRY);
+    }
+    call->authorization_used = credential->authorization;
+    std::string_view asked(req.url.ptr ? req.url.ptr : "", req.url.len);
+    if (!asked.empty() && asked.front() == '/') {
+      if (credential->api_base.empty()) return refuse(CRMH_NET_BAD_URL, CRMH_BAD_CONFIG);
+      std::string_view base = credential->api_base;
+      while (!base.empty() && base.back() == '/') base.remove_suffix(1);
+      url = std::string(base) + std::string(asked);
+      req.url = {url.data(), url.size()};
+    }
+    for (size_t i = 0; i < req.header_count; ++i) {
+      std::string_view name(req.headers[i].name.ptr ? req.headers[i].name.ptr : "",
+                            req.headers[i].name.len);
+      if (Poco::icompare(std::string(name), "authorization") != 0) headers.push_back(req.headers[i]);
+    }
+    headers.push_back({{"Authorization", 13},
+                       {call->authorization_used.data(), call->authorization_used.size()}});
+    req.headers = headers.data();
+    req.header_count = headers.size();
+  }
 
   auto& x = call->exchanges.emplace_back(call->http->send(req, deadline));
   auto& views = call->header_views.emplace_back();

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <deque>
+#include <string>
 #include <vector>
 
 #include <crmhost/adapter.h>
@@ -22,6 +23,9 @@ struct crmh_call {
   int64_t deadline_ms;  // monotonic
   std::deque<crmhost::HttpExchange> exchanges;
   std::deque<std::vector<crmh_header>> header_views;
+  // Requests that asked for the integration's credential (CRMH_REQUEST_USE_CREDENTIAL):
+  std::string authorization_used;      // the last credential attached, for after_rejection
+  std::string reauthorization_needed;  // why none could be attached: a person must authorize
 };
 
 namespace crmhost {

@@ -1,5 +1,6 @@
 #include "plugins/integration.h"
 
+#include <cstddef>
 #include <cstring>
 
 #include "plugins/host_services.h"
@@ -32,8 +33,9 @@ Status Integration::prepare_secrets(const SecretResolver& secrets) {
 
 Expected<std::shared_ptr<Integration>> Integration::create(
     IntegrationConfig config, std::shared_ptr<const AdapterLibrary> library, const Clock& clock,
-    const SecretResolver& secrets) {
+    const SecretResolver& secrets, CredentialSource* credentials) {
   std::shared_ptr<Integration> in(new Integration(std::move(config), std::move(library), clock));
+  in->credentials_ = credentials;
   if (auto prepared = in->prepare_secrets(secrets); !prepared.ok()) return prepared.failure();
   crmh_result result{};
   result.struct_size = sizeof result;
@@ -59,6 +61,13 @@ crmh_status Integration::deliver(crmh_call* call, const crmh_delivery& delivery,
   if (threadsafe_) return library_->descriptor().deliver(instance_, call, &delivery, out);
   std::lock_guard lock(call_mu_);
   return library_->descriptor().deliver(instance_, call, &delivery, out);
+}
+
+const crmh_oauth_provider* Integration::oauth_provider() const {
+  const crmh_oauth_provider* p = library_->descriptor().oauth;
+  if (p == nullptr || p->struct_size < offsetof(crmh_oauth_provider, flags) + sizeof p->flags)
+    return nullptr;  // a provider from a future header is larger, never smaller
+  return p;
 }
 
 crmh_status Integration::test_connection(crmh_call* call, crmh_result* out) {

@@ -18,6 +18,7 @@
 #include "common/expected.h"
 #include "config/config.h"
 #include "plugins/adapter_library.h"
+#include "plugins/credentials.h"
 #include "secrets/hmac.h"
 #include "secrets/secrets.h"
 
@@ -28,9 +29,10 @@ class Integration {
   // Resolves the config's secret references through `secrets` (the values are kept only as
   // prepared HMAC keys), then calls the adapter's create. kBadInput naming the key when a
   // reference does not resolve or the adapter refuses the config.
+  // `credentials` (may be null) serves requests that ask for the integration's credential.
   static Expected<std::shared_ptr<Integration>> create(
       IntegrationConfig config, std::shared_ptr<const AdapterLibrary> library, const Clock& clock,
-      const SecretResolver& secrets);
+      const SecretResolver& secrets, CredentialSource* credentials = nullptr);
   ~Integration();
   Integration(const Integration&) = delete;
   Integration& operator=(const Integration&) = delete;
@@ -42,6 +44,10 @@ class Integration {
   const IntegrationConfig& config() const { return config_; }
   const AdapterLibrary& library() const { return *library_; }
   const Clock& clock() const { return clock_; }
+  // Null when the host attaches no credential for this integration.
+  CredentialSource* credentials() const { return credentials_; }
+  // The adapter's OAuth provider (ABI 1.1), or null.
+  const crmh_oauth_provider* oauth_provider() const;
   // The HMAC key a secret stands for in a CRMH_KEY_* format, prepared once at create; nullptr
   // when there is no such secret or it is not in that format. Only host services call it.
   const PreparedHmacKey* hmac_key(std::string_view secret_key, uint32_t key_format) const;
@@ -54,6 +60,7 @@ class Integration {
   IntegrationConfig config_;
   std::shared_ptr<const AdapterLibrary> library_;
   const Clock& clock_;
+  CredentialSource* credentials_ = nullptr;
   std::string log_name_;
   // secret key -> its prepared HMAC key per CRMH_KEY_* format (index = format; null where the
   // secret does not decode in it). Immutable after construction, so read without a lock.

@@ -56,6 +56,17 @@ Status Vault::put_integration(const StoredIntegration& integration,
   return store_.put_integration(integration, sealed, create, audit);
 }
 
+Status Vault::put_secret(const IntegrationKey& integration, const std::string& field,
+                         const std::string& plaintext, int64_t now_ms, const AuditEntry* audit) {
+  std::shared_lock lock(mu_);
+  if (!keyring_)
+    return Error{"master_key is not set in the config: crmhost cannot store a secret",
+                 ErrorKind::kConflict};
+  SealedSecret sealed{field, keyring_->current_id(),
+                      keyring_->seal(plaintext, secret_aad(integration, field))};
+  return store_.put_secret(integration, sealed, now_ms, audit);
+}
+
 Expected<std::string> Vault::open(const IntegrationKey& integration,
                                   const std::string& field) const {
   auto secrets = store_.secrets_of(integration);

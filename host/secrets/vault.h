@@ -40,6 +40,9 @@ class Vault {
   Status put_integration(const StoredIntegration& integration,
                          const std::map<std::string, std::string>& values, bool create,
                          const AuditEntry& audit);
+  // Seals and writes one secret (an OAuth connection's tokens); kConflict without a master key.
+  Status put_secret(const IntegrationKey& integration, const std::string& field,
+                    const std::string& plaintext, int64_t now_ms, const AuditEntry* audit);
   // The plaintext of one stored secret. kNotFound when there is none.
   Expected<std::string> open(const IntegrationKey& integration, const std::string& field) const;
 

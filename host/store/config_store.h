@@ -90,6 +90,10 @@ class ConfigStore {
   virtual Status put_integration(const StoredIntegration& integration,
                                  const std::vector<SealedSecret>& secrets, bool create,
                                  const AuditEntry& audit) = 0;
+  // Writes one sealed secret of an integration (the file's or the store's), such as its OAuth
+  // connection ("oauth:connection"), with `audit` when given.
+  virtual Status put_secret(const IntegrationKey& key, const SealedSecret& secret, int64_t now_ms,
+                            const AuditEntry* audit) = 0;
   // With its secrets. kNotFound when absent.
   virtual Status delete_integration(const IntegrationKey& key, const AuditEntry& audit) = 0;
   virtual Expected<std::vector<SealedSecret>> secrets_of(const IntegrationKey& key) = 0;

@@ -51,7 +51,7 @@ FROZEN_SIZE(crmh_header, 32);
 FROZEN_FIELD(crmh_header, name, 0, 16);
 FROZEN_FIELD(crmh_header, value, 16, 16);
 
-FROZEN_SIZE(crmh_http_request, 80);
+FROZEN_SIZE(crmh_http_request, 88);
 FROZEN_FIELD(crmh_http_request, struct_size, 0, 4);
 FROZEN_FIELD(crmh_http_request, method, 8, 16);
 FROZEN_FIELD(crmh_http_request, url, 24, 16);
@@ -59,6 +59,7 @@ FROZEN_FIELD(crmh_http_request, headers, 40, 8);
 FROZEN_FIELD(crmh_http_request, header_count, 48, 8);
 FROZEN_FIELD(crmh_http_request, body, 56, 16);
 FROZEN_FIELD(crmh_http_request, deadline_ms, 72, 8);
+FROZEN_FIELD(crmh_http_request, flags, 80, 4); /* 1.1 */
 
 FROZEN_SIZE(crmh_http_response, 48);
 FROZEN_FIELD(crmh_http_response, struct_size, 0, 4);
@@ -108,7 +109,7 @@ FROZEN_FIELD(crmh_result, http_status, 4, 4);
 FROZEN_FIELD(crmh_result, retry_after_ms, 8, 8);
 FROZEN_FIELD(crmh_result, message, 16, 512);
 
-FROZEN_SIZE(crmh_adapter, 96);
+FROZEN_SIZE(crmh_adapter, 104);
 FROZEN_FIELD(crmh_adapter, struct_size, 0, 4);
 FROZEN_FIELD(crmh_adapter, abi_major, 4, 2);
 FROZEN_FIELD(crmh_adapter, abi_minor, 6, 2);
@@ -124,6 +125,16 @@ FROZEN_FIELD(crmh_adapter, destroy, 64, 8);
 FROZEN_FIELD(crmh_adapter, deliver, 72, 8);
 FROZEN_FIELD(crmh_adapter, lookup_contact, 80, 8);
 FROZEN_FIELD(crmh_adapter, test_connection, 88, 8);
+FROZEN_FIELD(crmh_adapter, oauth, 96, 8); /* 1.1 */
+FROZEN_SIZE(crmh_oauth_provider, 64); /* 1.1 */
+FROZEN_FIELD(crmh_oauth_provider, struct_size, 0, 4);
+FROZEN_FIELD(crmh_oauth_provider, authorize_url, 8, 8);
+FROZEN_FIELD(crmh_oauth_provider, token_url, 16, 8);
+FROZEN_FIELD(crmh_oauth_provider, scopes, 24, 8);
+FROZEN_FIELD(crmh_oauth_provider, authorize_params, 32, 8);
+FROZEN_FIELD(crmh_oauth_provider, api_base_field, 40, 8);
+FROZEN_FIELD(crmh_oauth_provider, scheme, 48, 8);
+FROZEN_FIELD(crmh_oauth_provider, flags, 56, 4);
 
 #endif
 

@@ -136,8 +136,7 @@ CREATE TABLE secrets (
   key_id         TEXT NOT NULL,
   sealed         BLOB NOT NULL,
   updated_at     INTEGER NOT NULL,
-  PRIMARY KEY (tenant_id, integration_id, field),
-  FOREIGN KEY (tenant_id, integration_id) REFERENCES integrations(tenant_id, id)
+  PRIMARY KEY (tenant_id, integration_id, field)
 ) WITHOUT ROWID;
 CREATE TABLE audit (
   id        INTEGER PRIMARY KEY,

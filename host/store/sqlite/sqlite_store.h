@@ -70,6 +70,8 @@ class SqliteStore final : public Store, public ConfigStore {
                          const std::vector<SealedSecret>& secrets, bool create,
                          const AuditEntry& audit) override;
   Status delete_integration(const IntegrationKey& key, const AuditEntry& audit) override;
+  Status put_secret(const IntegrationKey& key, const SealedSecret& secret, int64_t now_ms,
+                    const AuditEntry* audit) override;
   Expected<std::vector<SealedSecret>> secrets_of(const IntegrationKey& key) override;
   Expected<std::vector<std::pair<IntegrationKey, SealedSecret>>> all_secrets() override;
   Status reseal_secrets(const std::vector<Reseal>& reseals, const AuditEntry& audit) override;

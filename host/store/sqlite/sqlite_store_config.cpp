@@ -179,7 +179,7 @@ Expected<std::vector<StoredIntegration>> SqliteStore::load_integrations() {
   auto& q = (*read_sql_)(
       "SELECT tenant_id, id, adapter, enabled, events, config, created_at, updated_at,"
       " (SELECT group_concat(field) FROM secrets s WHERE s.tenant_id = i.tenant_id AND"
-      "  s.integration_id = i.id)"
+      "  s.integration_id = i.id AND s.field NOT LIKE 'oauth:%')"
       " FROM integrations i ORDER BY tenant_id, id");
   std::vector<StoredIntegration> out;
   int rc;
@@ -227,6 +227,7 @@ Status SqliteStore::put_integration(const StoredIntegration& in,
     std::vector<std::string> stale;
     while ((rc = fields.step()) == SQLITE_ROW) {
       std::string f = fields.text(0);
+      if (f.rfind("oauth:", 0) == 0) continue;  // the connection's tokens, not a config field
       if (std::find(in.secret_fields.begin(), in.secret_fields.end(), f) == in.secret_fields.end())
         stale.push_back(f);
     }
@@ -248,6 +249,25 @@ Status SqliteStore::put_integration(const StoredIntegration& in,
     }
     return ok_status();
   });
+}
+
+Status SqliteStore::put_secret(const IntegrationKey& key, const SealedSecret& secret,
+                               int64_t now_ms, const AuditEntry* audit) {
+  auto body = [&](StatementCache& sql) -> Status {
+    auto& put = sql(
+        "INSERT INTO secrets(tenant_id, integration_id, field, key_id, sealed, updated_at)"
+        " VALUES(?1,?2,?3,?4,?5,?6) ON CONFLICT(tenant_id, integration_id, field) DO UPDATE"
+        " SET key_id=?4, sealed=?5, updated_at=?6");
+    put.bind(1, key.tenant_id).bind(2, key.integration_id).bind(3, secret.field);
+    put.bind(4, secret.key_id).bind_blob(5, secret.sealed).bind(6, now_ms);
+    return put.run();
+  };
+  if (audit) return change(*audit, body);
+  std::lock_guard lock(write_mu_);
+  Transaction txn(*write_sql_);
+  if (!txn.begun().ok()) return txn.begun().failure();
+  if (auto s = body(*write_sql_); !s.ok()) return s;
+  return txn.commit();
 }
 
 Status SqliteStore::delete_integration(const IntegrationKey& key, const AuditEntry& audit) {

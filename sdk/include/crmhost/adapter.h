@@ -137,15 +137,22 @@ typedef struct crmh_header {
   crmh_str value;
 } crmh_header;
 
+/* crmh_http_request.flags (since 1.1). */
+#define CRMH_REQUEST_USE_CREDENTIAL 0x1u /* the host attaches the integration's credential (OAuth
+                                          * access token, or API token) itself, and resolves a
+                                          * url that starts with '/' against the connection's API
+                                          * base; the adapter never sees either */
+
 /* Filled by the adapter; borrowed by the host for the duration of http_send. */
 typedef struct crmh_http_request {
   uint32_t struct_size;
   crmh_str method;             /* "GET", "POST", "PATCH", ... */
-  crmh_str url;                /* absolute http(s) URL */
+  crmh_str url;                /* absolute http(s) URL; with USE_CREDENTIAL also "/path..." */
   const crmh_header* headers;  /* may be NULL when header_count is 0 */
   size_t header_count;
   crmh_str body;               /* may be empty */
   int64_t deadline_ms;         /* monotonic ms; 0 = the call's own deadline. Host clamps to it */
+  uint32_t flags;              /* since 1.1: CRMH_REQUEST_*; a 1.0 adapter's request has none */
 } crmh_http_request;
 
 /* Transport errors reported in crmh_http_response.transport_error. */
@@ -249,6 +256,33 @@ typedef struct crmh_result {
 } crmh_result;
 
 /* ---------------------------------------------------------------------------------------------
+ * OAuth 2.0 (since 1.1): what an adapter tells the host of its CRM's authorization server. The
+ * host runs the flows, keeps the tokens sealed and refreshes them; the adapter never sees a token
+ * or a client secret. Client id and secret are the integration's config keys `client_id` and
+ * `client_secret`.
+ * ------------------------------------------------------------------------------------------- */
+
+#define CRMH_OAUTH_PKCE 0x1u               /* send an S256 code_challenge with the authorization */
+#define CRMH_OAUTH_CLIENT_CREDENTIALS 0x2u /* the client credentials grant (daemon apps) may be
+                                            * chosen by the integration (`oauth_grant`) */
+#define CRMH_OAUTH_CLIENT_BASIC_AUTH 0x4u  /* client authentication by HTTP Basic, not the body */
+
+/* URL templates may name integration config keys in braces, "https://{login_host}/token" or
+ * ".../{tenant}/oauth2/v2.0/token": the host fills them in (URL-encoded) from the integration's
+ * non-secret config. OWNERSHIP: a static of the adapter, like the descriptor. */
+typedef struct crmh_oauth_provider {
+  uint32_t struct_size;
+  const char* authorize_url;     /* template; NULL when only client credentials are offered */
+  const char* token_url;         /* template */
+  const char* scopes;            /* the `scope` parameter as the provider wants it; may be NULL */
+  const char* authorize_params;  /* more authorize parameters, "access_type=offline&prompt=consent" */
+  const char* api_base_field;    /* token-response field holding the API base ("instance_url",
+                                  * "api_domain"), taken again from every refresh; NULL = none */
+  const char* scheme;            /* Authorization scheme: NULL = "Bearer"; "Zoho-oauthtoken" */
+  uint32_t flags;                /* CRMH_OAUTH_* */
+} crmh_oauth_provider;
+
+/* ---------------------------------------------------------------------------------------------
  * The adapter descriptor
  * ------------------------------------------------------------------------------------------- */
 
@@ -283,6 +317,10 @@ typedef struct crmh_adapter {
                                 crmh_json_sink sink, crmh_result* out);
   /* Optional (NULL = CRMH_UNSUPPORTED). Check that the configured CRM answers. */
   crmh_status (*test_connection)(void* instance, crmh_call* call, crmh_result* out);
+
+  /* Since 1.1. Optional (NULL = no OAuth): the CRM's authorization server. An adapter that sets
+   * it also needs a 1.1 host: CRMH_MIN_HOST_MINOR 1. */
+  const crmh_oauth_provider* oauth;
 } crmh_adapter;
 
 /* The entry point every adapter exports (write it with CRMH_DEFINE_ADAPTER). Returns the static

@@ -170,6 +170,11 @@ template <class T, class = void>
 struct has_flags : std::false_type {};
 template <class T>
 struct has_flags<T, std::void_t<decltype(T::flags)>> : std::true_type {};
+// `static constexpr crmh_oauth_provider oauth{...};` (1.1): the CRM's authorization server.
+template <class T, class = void>
+struct has_oauth : std::false_type {};
+template <class T>
+struct has_oauth<T, std::void_t<decltype(&T::oauth)>> : std::true_type {};
 template <class T, class = void>
 struct has_lookup_contact : std::false_type {};
 template <class T>
@@ -236,6 +241,7 @@ constexpr crmh_adapter make_descriptor() noexcept {
   if constexpr (has_test_connection<Impl>::value) {
     d.test_connection = &Trampolines<Impl>::test_connection;
   }
+  if constexpr (has_oauth<Impl>::value) d.oauth = &Impl::oauth;
   return d;
 }
 

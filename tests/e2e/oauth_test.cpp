@@ -1,0 +1,217 @@
+// OAuth 2.0 through the real binary, against fake authorization servers and CRM APIs on loopback
+// (tests/fakes/oauth_provider.h) and test adapters that ask the host for the credential
+// (tests/plugins/fixtures/oauth_adapter.c): authorize with PKCE, deliver with the token attached,
+// refresh ahead of expiry, refresh once on a rejection, one refresh for many calls, hold on a
+// revoked grant until authorized again, client credentials, errors answered with HTTP 200, and no
+// token anywhere outside the sealed store.
+#include <future>
+
+#include "e2e_fixture.h"
+#include "fakes/oauth_provider.h"
+
+namespace crmhost::testing {
+namespace {
+
+const char kAdmin[] = "admin-key-for-oauth";
+const char kClientId[] = "client-4711";
+const char kClientSecret[] = "client-secret-of-the-test";
+
+class OAuthTest : public E2eTest {
+ protected:
+  void Start(int workers = 4) {
+    auto key = dir_.path() / "master.key";
+    ASSERT_EQ(RunCommand({CrmhostBinary(), "keygen", key.string()}, dir_.path()).exit_code, 0);
+    HostConfig config;
+    config.plugin_dir = CRMHOST_OAUTH_PLUGIN_DIR;
+    config.admin_key = kAdmin;
+    config.workers = workers;
+    config.extra_yaml = "master_key: \"file:" + key.string() + "\"\npark_delay: 200ms\n";
+    config.tenants.push_back(TenantSpec{"acme", {"acme-key"}, std::nullopt, {}});
+    StartHost(config);
+  }
+  HttpResponse Admin(const std::string& method, const std::string& path, const std::string& body = "") {
+    Headers h{{"Authorization", std::string("Bearer ") + kAdmin}};
+    if (!body.empty()) h.push_back({"Content-Type", "application/json"});
+    auto r = Client().Send(method, path, body, h);
+    answers_ += r.body + "\n";
+    return r;
+  }
+  void MakeIntegration(const std::string& adapter, const OAuthProvider& fake,
+                       const std::string& extra = "") {
+    auto r = Admin("POST", "/v1/tenants/acme/integrations",
+                   R"({"id":"crm","adapter":")" + adapter + R"(","config":{"auth_base":")" +
+                       fake.base_url() + R"(","client_id":")" + kClientId +
+                       R"(","client_secret":")" + kClientSecret + "\"" + extra + "}}");
+    ASSERT_EQ(r.status, 201) << r.body;
+  }
+  // Starts the flow, follows the provider's redirect into crmhost's callback; returns its page.
+  HttpResponse Authorize(const OAuthProvider& fake) {
+    auto started = Admin("POST", "/v1/tenants/acme/integrations/crm/oauth/start");
+    EXPECT_EQ(started.status, 200) << started.body;
+    const std::string url = JsonString(started.json(), "authorize_url");
+    EXPECT_EQ(url.rfind(fake.base_url() + "/authorize?", 0), 0u) << url;
+    auto redirect = HttpClient(fake.base_url()).Get(url.substr(fake.base_url().size()));
+    EXPECT_EQ(redirect.status, 302) << redirect.body;
+    callback_ = redirect.header("location");
+    EXPECT_EQ(callback_.rfind(host_->base_url() + "/oauth/callback?", 0), 0u) << callback_;
+    auto page = Client().Get(callback_.substr(host_->base_url().size()));
+    answers_ += page.body + "\n";
+    return page;
+  }
+  std::string Credential() {
+    auto r = Admin("GET", "/v1/tenants/acme/integrations/crm");
+    return r.json()->optValue<std::string>("credential", "");
+  }
+  // Every place a token must not be: the answers, the log, the database and its WAL.
+  void ExpectNoTokenOutsideTheStore(const OAuthProvider& fake) {
+    ASSERT_EQ(host_->Stop(), std::optional<int>(0));
+    std::string db = ReadFile(dir_.path() / "data" / "crmhost.db") +
+                     ReadFile(dir_.path() / "data" / "crmhost.db-wal");
+    const std::string log = host_->stderr_text();
+    auto tokens = fake.issued_tokens();
+    ASSERT_FALSE(tokens.empty());
+    for (const auto& t : tokens) {
+      if (t.rfind("code-", 0) == 0) continue;  // codes travel in the browser's URL by design
+      EXPECT_EQ(answers_.find(t), std::string::npos) << t << " in an answer";
+      EXPECT_EQ(log.find(t), std::string::npos) << t << " in the log";
+      EXPECT_EQ(db.find(t), std::string::npos) << t << " in the database";
+    }
+    EXPECT_EQ(db.find(kClientSecret), std::string::npos) << "the client secret in the database";
+    EXPECT_EQ(log.find(kClientSecret), std::string::npos);
+  }
+  std::string answers_, callback_;
+};
+
+TEST_F(OAuthTest, AuthorizedWithPkceItDeliversWithTheTokenAttached) {
+  OAuthProvider fake(OAuthProfile::Salesforce(), kClientId, kClientSecret);
+  Start();
+  MakeIntegration("oauthsf", fake);
+  EXPECT_EQ(Credential(), "not_authorized");
+  // Before authorization the delivery waits without using an attempt.
+  const std::string first = PostEvent("acme-key", VisitorEvent(kCheckedIn));
+  ASSERT_TRUE(Eventually([&] {
+    auto rows = ListDeliveries(Client(), "acme-key");
+    return rows.size() == 1 && rows[0].last_error.find("reauthorization required: not authorized yet") != std::string::npos;
+  }, kDeadline));
+  EXPECT_EQ(ListDeliveries(Client(), "acme-key")[0].attempts, 0);
+
+  auto page = Authorize(fake);
+  EXPECT_EQ(page.status, 200) << page.body;
+  EXPECT_NE(page.body.find("Connected"), std::string::npos) << page.body;
+  EXPECT_FALSE(fake.last_code_challenge().empty()) << "an S256 challenge went with the authorization";
+  EXPECT_EQ(Credential(), "connected");
+  WaitForDeliveries("acme-key", first, "delivered");
+  EXPECT_EQ(fake.last_api_path(), "/instance/api/notes") << "resolved against instance_url";
+  EXPECT_GE(fake.api_accepted(), 1);
+
+  // The state is single-use.
+  auto again = Client().Get(callback_.substr(host_->base_url().size()));
+  EXPECT_EQ(again.status, 400);
+  EXPECT_NE(again.body.find("unknown, used or expired"), std::string::npos) << again.body;
+  ExpectNoTokenOutsideTheStore(fake);
+}
+
+TEST_F(OAuthTest, ARejectedTokenIsRefreshedOnceAndTheCallRetriedAtOnce) {
+  OAuthProvider fake(OAuthProfile::Salesforce(), kClientId, kClientSecret);
+  Start();
+  MakeIntegration("oauthsf", fake);
+  { auto page = Authorize(fake); ASSERT_EQ(page.status, 200) << page.body; }
+  fake.ExpireAccessTokens();  // Salesforce says nothing of expiry: the 401 is the signal
+  const std::string id = PostEvent("acme-key", VisitorEvent(kCheckedIn));
+  auto rows = WaitForDeliveries("acme-key", id, "delivered");
+  EXPECT_EQ(rows[0].attempts, 1) << "the retry after the refresh is the same attempt";
+  EXPECT_EQ(fake.token_requests("refresh_token"), 1);
+  EXPECT_EQ(fake.api_rejected(), 1);
+  ExpectNoTokenOutsideTheStore(fake);
+}
+
+TEST_F(OAuthTest, ATokenAboutToExpireIsRefreshedBeforeTheCall) {
+  OAuthProfile profile = OAuthProfile::HubSpot();
+  profile.expires_in = 1;  // within the margin (a tenth of the lifetime) after 0.9 s
+  OAuthProvider fake(profile, kClientId, kClientSecret);
+  Start();
+  MakeIntegration("oauthhub", fake, R"(,"api_base":")" + fake.base_url() + "\"");
+  { auto page = Authorize(fake); ASSERT_EQ(page.status, 200) << page.body; }
+  std::this_thread::sleep_for(1200ms);
+  const std::string id = PostEvent("acme-key", VisitorEvent(kCheckedIn));
+  WaitForDeliveries("acme-key", id, "delivered");
+  EXPECT_EQ(fake.token_requests("refresh_token"), 1);
+  EXPECT_EQ(fake.api_rejected(), 0) << "refreshed before the CRM could refuse";
+  EXPECT_EQ(fake.last_api_path(), "/api/notes") << "resolved against the config's api_base";
+}
+
+// Every worker finds the token refused at once; one refresh serves them all.
+TEST_F(OAuthTest, ManyConcurrentCallsAtExpiryMakeOneRefresh) {
+  OAuthProvider fake(OAuthProfile::Microsoft(), kClientId, kClientSecret);
+  Start(/*workers=*/16);
+  MakeIntegration("oauthms", fake, R"(,"api_base":")" + fake.base_url() + "\"");
+  { auto page = Authorize(fake); ASSERT_EQ(page.status, 200) << page.body; }
+  fake.ExpireAccessTokens();
+  fake.SetTokenDelayMs(300);  // the refresh is slow: the other calls pile up behind it
+  std::vector<std::string> ids;
+  for (int i = 0; i < 100; ++i)
+    ids.push_back(PostEvent("acme-key", VisitorEvent(kCheckedIn, "v" + std::to_string(i) + "@example.com")));
+  for (const auto& id : ids) WaitForDeliveries("acme-key", id, "delivered");
+  EXPECT_EQ(fake.token_requests("refresh_token"), 1);
+  ExpectNoTokenOutsideTheStore(fake);
+}
+
+TEST_F(OAuthTest, ARevokedGrantHoldsDeliveriesUntilAuthorizedAgain) {
+  OAuthProvider fake(OAuthProfile::Microsoft(), kClientId, kClientSecret);
+  Start();
+  MakeIntegration("oauthms", fake, R"(,"api_base":")" + fake.base_url() + "\"");
+  { auto page = Authorize(fake); ASSERT_EQ(page.status, 200) << page.body; }
+  fake.RevokeRefreshTokens();
+  fake.ExpireAccessTokens();
+  const std::string id = PostEvent("acme-key", VisitorEvent(kCheckedIn));
+  ASSERT_TRUE(Eventually([&] { return Credential() == "reauthorization_required"; }, kDeadline));
+  std::this_thread::sleep_for(600ms);  // a few park rounds
+  auto held = ListDeliveries(Client(), "acme-key");
+  ASSERT_EQ(held.size(), 1u);
+  EXPECT_TRUE(held[0].status == "pending" || held[0].status == "leased") << held[0].status;
+  EXPECT_EQ(held[0].attempts, 0) << "waiting uses no attempt";
+  EXPECT_NE(held[0].last_error.find("invalid_grant"), std::string::npos) << held[0].last_error;
+  { auto page = Authorize(fake); ASSERT_EQ(page.status, 200) << page.body; }
+  EXPECT_EQ(Credential(), "connected");
+  WaitForDeliveries("acme-key", id, "delivered");
+}
+
+TEST_F(OAuthTest, ClientCredentialsNeedNoPerson) {
+  OAuthProvider fake(OAuthProfile::Microsoft(), kClientId, kClientSecret);
+  Start();
+  MakeIntegration("oauthms", fake,
+                  R"(,"oauth_grant":"client_credentials","api_base":")" + fake.base_url() + "\"");
+  const std::string id = PostEvent("acme-key", VisitorEvent(kCheckedIn));
+  WaitForDeliveries("acme-key", id, "delivered");
+  EXPECT_EQ(fake.token_requests("client_credentials"), 1) << "client auth by HTTP Basic";
+  fake.ExpireAccessTokens();
+  const std::string next = PostEvent("acme-key", VisitorEvent(kCheckedOut));
+  WaitForDeliveries("acme-key", next, "delivered");
+  EXPECT_EQ(fake.token_requests("client_credentials"), 2) << "a new token, since there is no refresh token";
+  ExpectNoTokenOutsideTheStore(fake);
+}
+
+// Zoho answers token errors with HTTP 200: they are read from the body all the same.
+TEST_F(OAuthTest, ErrorsAnsweredWithHttp200AreErrors) {
+  OAuthProvider fake(OAuthProfile::Zoho(), kClientId, kClientSecret);
+  Start();
+  MakeIntegration("oauthzoho", fake);
+  fake.FailNextCodeExchange("invalid_code");
+  auto refused = Authorize(fake);
+  EXPECT_EQ(refused.status, 502) << refused.body;
+  EXPECT_NE(refused.body.find("invalid_code"), std::string::npos) << refused.body;
+  EXPECT_EQ(Credential(), "not_authorized");
+
+  { auto page = Authorize(fake); ASSERT_EQ(page.status, 200) << page.body; }
+  const std::string id = PostEvent("acme-key", VisitorEvent(kCheckedIn));
+  WaitForDeliveries("acme-key", id, "delivered");
+  EXPECT_EQ(fake.last_api_path(), "/instance/api/notes") << "resolved against api_domain";
+  // A refresh refused with HTTP 200 and {"error": ...} needs a person again.
+  fake.RevokeRefreshTokens();
+  fake.ExpireAccessTokens();
+  PostEvent("acme-key", VisitorEvent(kCheckedOut));
+  ASSERT_TRUE(Eventually([&] { return Credential() == "reauthorization_required"; }, kDeadline));
+}
+
+}  // namespace
+}  // namespace crmhost::testing
