@@ -108,7 +108,11 @@ class Loader {
     only_keys(root, "", {"listen", "admin_listen", "data_dir", "durability", "plugin_dir", "max_body",
                          "workers", "lease", "deliver_timeout", "overrun_margin",
                          "suspend_after_overruns", "park_delay", "retry", "admin_key",
-                         "master_key", "public_url", "tenants"});
+                         "master_key", "public_url", "oauth_idle_refresh", "tenants"});
+    if (auto n = root["oauth_idle_refresh"]) {
+      c.oauth_idle_refresh_ms = duration(n, "oauth_idle_refresh");
+      if (c.oauth_idle_refresh_ms < 1000) fail(n, "oauth_idle_refresh", "must be at least 1s");
+    }
     if (auto n = root["public_url"]) {
       c.public_url = scalar(n, "public_url");
       if (c.public_url.rfind("http://", 0) != 0 && c.public_url.rfind("https://", 0) != 0)

@@ -68,6 +68,7 @@ struct Config {
   int64_t overrun_margin_ms = 5000;   // a call this far past its deadline is abandoned
   int suspend_after_overruns = 3;     // abandoned calls in a row that suspend an integration
   int64_t park_delay_ms = 5000;       // how long a delivery waits when its adapter is not loaded
+  int64_t oauth_idle_refresh_ms = 86400000;  // an OAuth connection unused this long is refreshed
   RetrySettings retry;
   std::string admin_key_hash;  // empty = no admin key
   std::string admin_key_ref;   // the reference it was read from (for `crmhost rotate-key`)

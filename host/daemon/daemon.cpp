@@ -143,6 +143,8 @@ int run_daemon(const std::vector<std::string>& args) {
                            &oauth);
   serving = &registry;
   registry.load(directory.snapshot()->integrations());
+  oauth.start_idle_refresh([&registry] { return registry.serving(); },
+                           config->oauth_idle_refresh_ms);
   RetryPolicy policy(config->retry, unit_random);
   Dispatcher dispatcher(
       **store, registry, policy, clock, [&clock] { return std::make_unique<HttpClient>(clock); },
@@ -228,6 +230,7 @@ int run_daemon(const std::vector<std::string>& args) {
   stop_servers();
   (*store)->on_deliveries_due(nullptr);  // the dispatcher goes before the store
   dispatcher.stop();
+  oauth.stop();
   Poco::Net::uninitializeSSL();
   log.information("stopped");
   return 0;

@@ -262,6 +262,40 @@ Expected<CredentialSource::Credential> OAuthBroker::after_rejection(const Integr
   return current(*conn, in);
 }
 
+OAuthBroker::~OAuthBroker() { stop(); }
+
+void OAuthBroker::stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  stop_cv_.notify_all();
+  if (idle_refresh_.joinable()) idle_refresh_.join();
+}
+
+void OAuthBroker::start_idle_refresh(
+    std::function<std::vector<std::shared_ptr<Integration>>()> serving, int64_t max_idle_ms) {
+  const auto tick = std::chrono::milliseconds(std::clamp<int64_t>(max_idle_ms / 4, 50, 60000));
+  idle_refresh_ = std::thread([this, serving = std::move(serving), max_idle_ms, tick] {
+    for (;;) {
+      {
+        std::unique_lock lock(mu_);
+        if (stop_cv_.wait_for(lock, tick, [&] { return stopping_; })) return;
+      }
+      for (const auto& in : serving()) {
+        if (!in->oauth_provider() || client_credentials(*in)) continue;
+        auto conn = connection(in->config().key());
+        std::lock_guard lock(conn->mu);
+        if (!load(*conn, in->config().key()).ok() || conn->state != ConnectionState::kConnected ||
+            conn->refresh_token.empty() || clock_.wall_ms() - conn->obtained_at_ms < max_idle_ms)
+          continue;
+        if (auto renewed = renew(*conn, *in); !renewed.ok())
+          logger().warning("[" + in->log_name() + "] idle refresh: " + renewed.error());
+      }
+    }
+  });
+}
+
 ConnectionState OAuthBroker::state(const IntegrationKey& key) {
   auto conn = connection(key);
   std::lock_guard lock(conn->mu);

@@ -24,7 +24,10 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <condition_variable>
 #include <mutex>
+#include <thread>
+#include <vector>
 #include <string>
 
 #include "common/clock.h"
@@ -58,6 +61,14 @@ class OAuthBroker final : public CredentialSource {
 
   ConnectionState state(const IntegrationKey& key);
 
+  // Refreshes, on a thread of its own, every connection not refreshed for `max_idle_ms`, so that
+  // a provider does not revoke an unused refresh token (`oauth_idle_refresh`, a day by default).
+  // `serving` lists the integrations served now. stop() joins the thread; the destructor stops.
+  void start_idle_refresh(std::function<std::vector<std::shared_ptr<Integration>>()> serving,
+                          int64_t max_idle_ms);
+  void stop();
+  ~OAuthBroker() override;
+
   Expected<Credential> credential(const Integration& integration) override;
   Expected<Credential> after_rejection(const Integration& integration,
                                        const std::string& rejected) override;
@@ -82,6 +93,9 @@ class OAuthBroker final : public CredentialSource {
   std::string public_url_;
   std::map<IntegrationKey, std::shared_ptr<Connection>> connections_;
   std::map<std::string, std::shared_ptr<PendingFlow>> flows_;  // by state
+  bool stopping_ = false;            // guarded by mu_
+  std::condition_variable stop_cv_;  // stopping_ was set
+  std::thread idle_refresh_;
 };
 
 }  // namespace crmhost

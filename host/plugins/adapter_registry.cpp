@@ -48,6 +48,13 @@ std::shared_ptr<Integration> AdapterRegistry::integration(const IntegrationKey& 
   return it == snap->integrations.end() ? nullptr : it->second;
 }
 
+std::vector<std::shared_ptr<Integration>> AdapterRegistry::serving() const {
+  auto snap = snapshot();
+  std::vector<std::shared_ptr<Integration>> all;
+  for (const auto& [key, in] : snap->integrations) all.push_back(in);
+  return all;
+}
+
 void AdapterRegistry::withdraw(const std::string& adapter, const std::string& why, Snapshot& next) {
   for (const auto& ic : integrations_)
       if (ic.adapter == adapter && ic.enabled) {

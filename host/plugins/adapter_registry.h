@@ -82,6 +82,8 @@ class AdapterRegistry {
 
   std::shared_ptr<const Snapshot> snapshot() const;
   std::shared_ptr<Integration> integration(const IntegrationKey& key) const;
+  // Every instance serving now.
+  std::vector<std::shared_ptr<Integration>> serving() const;
   const std::string& plugin_dir() const { return plugin_dir_; }
 
  private:

@@ -18,14 +18,14 @@ const char kClientSecret[] = "client-secret-of-the-test";
 
 class OAuthTest : public E2eTest {
  protected:
-  void Start(int workers = 4) {
+  void Start(int workers = 4, const std::string& more_yaml = "") {
     auto key = dir_.path() / "master.key";
     ASSERT_EQ(RunCommand({CrmhostBinary(), "keygen", key.string()}, dir_.path()).exit_code, 0);
     HostConfig config;
     config.plugin_dir = CRMHOST_OAUTH_PLUGIN_DIR;
     config.admin_key = kAdmin;
     config.workers = workers;
-    config.extra_yaml = "master_key: \"file:" + key.string() + "\"\npark_delay: 200ms\n";
+    config.extra_yaml = "master_key: \"file:" + key.string() + "\"\npark_delay: 200ms\n" + more_yaml;
     config.tenants.push_back(TenantSpec{"acme", {"acme-key"}, std::nullopt, {}});
     StartHost(config);
   }
@@ -189,6 +189,17 @@ TEST_F(OAuthTest, ClientCredentialsNeedNoPerson) {
   WaitForDeliveries("acme-key", next, "delivered");
   EXPECT_EQ(fake.token_requests("client_credentials"), 2) << "a new token, since there is no refresh token";
   ExpectNoTokenOutsideTheStore(fake);
+}
+
+// A connection nobody uses is refreshed all the same (daily by default), so that the provider
+// does not revoke its unused refresh token.
+TEST_F(OAuthTest, AnIdleConnectionIsRefreshed) {
+  OAuthProvider fake(OAuthProfile::Salesforce(), kClientId, kClientSecret);
+  Start(4, "oauth_idle_refresh: 1s\n");
+  MakeIntegration("oauthsf", fake);
+  { auto page = Authorize(fake); ASSERT_EQ(page.status, 200) << page.body; }
+  EXPECT_TRUE(Eventually([&] { return fake.token_requests("refresh_token") >= 1; }, kDeadline));
+  EXPECT_EQ(fake.api_accepted() + fake.api_rejected(), 0) << "no call was made";
 }
 
 // Zoho answers token errors with HTTP 200: they are read from the body all the same.
