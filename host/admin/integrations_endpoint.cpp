@@ -275,6 +275,7 @@ void delete_integration(Exchange& ex, AdminServices& s) {
                    key.log_name(), "", "ok"};
   if (auto done = s.config_store.delete_integration(key, audit); !done.ok())
     return ex.send_problem(problem_for(done.failure()));
+  s.oauth.forget(key);
   apply_configuration_change(s);
   ex.send_json(200, "{\"deleted\":true}");
 }

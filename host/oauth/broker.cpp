@@ -264,6 +264,11 @@ Expected<CredentialSource::Credential> OAuthBroker::after_rejection(const Integr
 
 OAuthBroker::~OAuthBroker() { stop(); }
 
+void OAuthBroker::forget(const IntegrationKey& key) {
+  std::lock_guard lock(mu_);
+  connections_.erase(key);
+}
+
 void OAuthBroker::stop() {
   {
     std::lock_guard lock(mu_);

@@ -60,6 +60,8 @@ class OAuthBroker final : public CredentialSource {
   Expected<IntegrationKey> finish(const std::string& state, const std::string& code);
 
   ConnectionState state(const IntegrationKey& key);
+  // The integration is gone: its tokens go from memory too (the store deleted them with it).
+  void forget(const IntegrationKey& key);
 
   // Refreshes, on a thread of its own, every connection not refreshed for `max_idle_ms`, so that
   // a provider does not revoke an unused refresh token (`oauth_idle_refresh`, a day by default).

@@ -27,6 +27,14 @@ void log(void* host_ctx, int32_t level, crmh_str message) {
 int64_t wall_clock_ms(void* host_ctx) { return integration_of(host_ctx)->clock().wall_ms(); }
 int64_t monotonic_ms(void* host_ctx) { return integration_of(host_ctx)->clock().monotonic_ms(); }
 
+// Copies `resp` into the adapter's response, as much of it as the adapter's struct holds, and
+// says how much that was.
+void give(crmh_http_response* out, const crmh_http_response& resp) {
+  const uint32_t theirs = out->struct_size;
+  std::memcpy(out, &resp, std::min<size_t>(theirs, sizeof resp));
+  out->struct_size = std::min<uint32_t>(theirs, sizeof resp);
+}
+
 crmh_status http_send(crmh_call* call, const crmh_http_request* request, crmh_http_response* out) {
   if (call == nullptr || request == nullptr || out == nullptr) return CRMH_INTERNAL;
   // Read only the request fields the adapter's header version has.
@@ -46,7 +54,7 @@ crmh_status http_send(crmh_call* call, const crmh_http_request* request, crmh_ht
       crmh_http_response resp{};
       resp.struct_size = sizeof resp;
       resp.transport_error = transport;
-      std::memcpy(out, &resp, std::min<size_t>(out->struct_size, sizeof resp));
+      give(out, resp);
       return status;
     };
     if (source == nullptr || call->integration->oauth_provider() == nullptr)
@@ -91,8 +99,7 @@ crmh_status http_send(crmh_call* call, const crmh_http_request* request, crmh_ht
   resp.headers = views.data();
   resp.header_count = views.size();
   resp.body = {x.body.data(), x.body.size()};
-  std::memcpy(out, &resp, std::min<size_t>(out->struct_size, sizeof resp));
-  out->struct_size = std::min<uint32_t>(out->struct_size, sizeof resp);
+  give(out, resp);
 
   if (x.transport_error == CRMH_NET_OK) return CRMH_OK;
   Poco::Logger::get("crmhost.http").debug("[" + call->integration->log_name() + "] " + x.error);
