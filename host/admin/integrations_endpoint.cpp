@@ -65,7 +65,9 @@ Poco::JSON::Object integration_json(const IntegrationConfig& in, const AdminServ
   auto snap = s.registry.snapshot();
   if (auto it = snap->integrations.find(in.key()); it != snap->integrations.end()) {
     o.set("status", "serving");
-    if (it->second->oauth_provider()) {
+    if (it->second->oauth_provider() && in.secret_refs.count("api_token")) {
+      o.set("credential", "api_token");
+    } else if (it->second->oauth_provider()) {
       switch (s.oauth.state(in.key())) {
         case ConnectionState::kConnected: o.set("credential", "connected"); break;
         case ConnectionState::kReauthorizationRequired:

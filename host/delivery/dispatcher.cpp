@@ -289,7 +289,7 @@ bool Dispatcher::run(const LeasedDelivery& d, HttpTransport& http, Worker& self,
   };
   if (!integration)
     return park("integration " + d.tenant_id + "/" + d.integration_id + " has no loaded adapter");
-  crmh_call call{integration.get(), &http, self.deadline_ms, {}, {}, {}, {}};
+  crmh_call call{integration.get(), &http, self.deadline_ms};
   crmh_delivery delivery{};
   delivery.struct_size = sizeof delivery;
   delivery.attempt = static_cast<uint32_t>(d.attempt);
@@ -318,7 +318,7 @@ bool Dispatcher::run(const LeasedDelivery& d, HttpTransport& http, Worker& self,
     if (!fresh.ok() && fresh.error_kind() == ErrorKind::kConflict)
       return park("reauthorization required: " + fresh.error());
     if (fresh.ok()) {
-      crmh_call again{integration.get(), &http, self.deadline_ms, {}, {}, {}, {}};
+      crmh_call again{integration.get(), &http, self.deadline_ms};
       result = crmh_result{};
       result.struct_size = sizeof result;
       status = integration->deliver(&again, delivery, &result);

@@ -228,7 +228,29 @@ Expected<CredentialSource::Credential> OAuthBroker::current(const Connection& co
   return Credential{scheme + " " + conn.access_token, base};
 }
 
+namespace {
+
+// An integration that holds `api_token` authenticates with it and no OAuth flow.
+Expected<CredentialSource::Credential> api_token_credential(const Integration& in,
+                                                            const SecretResolver& secrets) {
+  auto token = secrets.resolve(in.config().secret_refs.at("api_token"));
+  if (!token.ok()) return token.failure();
+  const crmh_oauth_provider* p = in.oauth_provider();
+  CredentialSource::Credential c;
+  c.api_base = config_text(in, "api_base");
+  if (p && p->api_token_header) {
+    c.header = p->api_token_header;
+    c.authorization = *token;
+  } else {
+    c.authorization = std::string(p && p->scheme ? p->scheme : "Bearer") + " " + *token;
+  }
+  return c;
+}
+
+}  // namespace
+
 Expected<CredentialSource::Credential> OAuthBroker::credential(const Integration& in) {
+  if (in.config().secret_refs.count("api_token")) return api_token_credential(in, secrets_);
   auto conn = connection(in.config().key());
   std::lock_guard lock(conn->mu);
   if (auto loaded = load(*conn, in.config().key()); !loaded.ok()) return loaded.failure();
@@ -251,6 +273,9 @@ Expected<CredentialSource::Credential> OAuthBroker::credential(const Integration
 
 Expected<CredentialSource::Credential> OAuthBroker::after_rejection(const Integration& in,
                                                                     const std::string& rejected) {
+  if (in.config().secret_refs.count("api_token"))  // nothing to refresh: a person must set another
+    return Error{"the CRM refused the API token (config.api_token); set a valid one",
+                 ErrorKind::kConflict};
   auto conn = connection(in.config().key());
   std::lock_guard lock(conn->mu);
   if (auto loaded = load(*conn, in.config().key()); !loaded.ok()) return loaded.failure();

@@ -19,7 +19,7 @@ ConnectionTest run_connection_test(const AdapterRegistry& registry, const Integr
   const auto& integration = it->second;
   HttpClient http(clock);
   const int64_t start = clock.monotonic_ms();
-  crmh_call call{integration.get(), &http, start + timeout_ms, {}, {}, {}, {}};
+  crmh_call call{integration.get(), &http, start + timeout_ms};
   crmh_result result{};
   result.struct_size = sizeof result;
   crmh_status status = integration->test_connection(&call, &result);

@@ -15,8 +15,9 @@ class Integration;
 class CredentialSource {
  public:
   struct Credential {
-    std::string authorization;  // the Authorization header's value ("Bearer …")
+    std::string authorization;  // the header's value ("Bearer …", or an API token)
     std::string api_base;       // what a relative request URL is resolved against; may be empty
+    std::string header = "Authorization";  // the header it goes in
   };
   virtual ~CredentialSource() = default;
 

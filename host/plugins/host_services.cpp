@@ -77,11 +77,13 @@ crmh_status http_send(crmh_call* call, const crmh_http_request* request, crmh_ht
       req.url = {url.data(), url.size()};
     }
     for (size_t i = 0; i < req.header_count; ++i) {
-      std::string_view name(req.headers[i].name.ptr ? req.headers[i].name.ptr : "",
-                            req.headers[i].name.len);
-      if (Poco::icompare(std::string(name), "authorization") != 0) headers.push_back(req.headers[i]);
+      std::string name(req.headers[i].name.ptr ? req.headers[i].name.ptr : "",
+                       req.headers[i].name.len);
+      if (Poco::icompare(name, "authorization") != 0 && Poco::icompare(name, credential->header) != 0)
+        headers.push_back(req.headers[i]);
     }
-    headers.push_back({{"Authorization", 13},
+    call->credential_header = credential->header;
+    headers.push_back({{call->credential_header.data(), call->credential_header.size()},
                        {call->authorization_used.data(), call->authorization_used.size()}});
     req.headers = headers.data();
     req.header_count = headers.size();

@@ -18,6 +18,9 @@ class Integration;
 // so the pointers handed out stay valid until the call returns (the ABI's arena rule).
 // Used by one thread at a time: the worker running the call.
 struct crmh_call {
+  crmh_call(crmhost::Integration* integration, crmhost::HttpTransport* http, int64_t deadline_ms)
+      : integration(integration), http(http), deadline_ms(deadline_ms) {}
+
   crmhost::Integration* integration;
   crmhost::HttpTransport* http;
   int64_t deadline_ms;  // monotonic
@@ -25,6 +28,7 @@ struct crmh_call {
   std::deque<std::vector<crmh_header>> header_views;
   // Requests that asked for the integration's credential (CRMH_REQUEST_USE_CREDENTIAL):
   std::string authorization_used;      // the last credential attached, for after_rejection
+  std::string credential_header;       // the header it went in
   std::string reauthorization_needed;  // why none could be attached: a person must authorize
 };
 

@@ -65,7 +65,8 @@ crmh_status Integration::deliver(crmh_call* call, const crmh_delivery& delivery,
 
 const crmh_oauth_provider* Integration::oauth_provider() const {
   const crmh_oauth_provider* p = library_->descriptor().oauth;
-  if (p == nullptr || p->struct_size < offsetof(crmh_oauth_provider, flags) + sizeof p->flags)
+  if (p == nullptr ||
+      p->struct_size < offsetof(crmh_oauth_provider, api_token_header) + sizeof p->api_token_header)
     return nullptr;  // a provider from a future header is larger, never smaller
   return p;
 }

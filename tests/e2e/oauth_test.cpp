@@ -202,6 +202,49 @@ TEST_F(OAuthTest, AnIdleConnectionIsRefreshed) {
   EXPECT_EQ(fake.api_accepted() + fake.api_rejected(), 0) << "no call was made";
 }
 
+// An API token instead of OAuth (Pipedrive's, in x-api-token; a HubSpot private-app token as a
+// Bearer): attached by the host like a token, sealed like every secret, and a refusal holds the
+// deliveries until a person sets another.
+TEST_F(OAuthTest, AnApiTokenIsAttachedInTheProvidersHeader) {
+  OAuthProvider fake(OAuthProfile::HubSpot(), kClientId, kClientSecret);
+  const std::string token = "pd-api-token-0123456789abcdef";
+  fake.AcceptStaticToken("x-api-token", token);
+  fake.AcceptStaticToken("authorization", "Bearer pat-na1-private-app");
+  Start();
+  auto made = Admin("POST", "/v1/tenants/acme/integrations",
+                    R"({"id":"crm","adapter":"oauthpd","config":{"api_token":")" + token +
+                        R"(","api_base":")" + fake.base_url() + R"("}})");
+  ASSERT_EQ(made.status, 201) << made.body;
+  EXPECT_EQ(made.json()->getValue<std::string>("credential"), "api_token");
+  EXPECT_EQ(made.json()->getObject("config")->getValue<std::string>("api_token"), "set");
+  const std::string id = PostEvent("acme-key", VisitorEvent(kCheckedIn));
+  WaitForDeliveries("acme-key", id, "delivered");
+  EXPECT_EQ(fake.api_accepted(), 1);
+  auto hub = Admin("POST", "/v1/tenants/acme/integrations",
+                   R"({"id":"hub","adapter":"oauthhub","config":{"api_token":"pat-na1-private-app","api_base":")" +
+                       fake.base_url() + R"("}})");
+  ASSERT_EQ(hub.status, 201) << hub.body;
+  const std::string both = PostEvent("acme-key", VisitorEvent(kCheckedOut));
+  WaitForDeliveries("acme-key", both, "delivered", 2);
+  EXPECT_EQ(fake.api_accepted(), 3);
+  // A token the CRM refuses holds the delivery (no attempt counted) until another is set.
+  ASSERT_EQ(Admin("PATCH", "/v1/tenants/acme/integrations/crm", R"({"config":{"api_token":"revoked"}})").status, 200);
+  const std::string held = PostEvent("acme-key", VisitorEvent(kCheckedIn));
+  ASSERT_TRUE(Eventually([&] {
+    for (const auto& d : ListDeliveries(Client(), "acme-key"))
+      if (d.event_id == held && d.integration == "crm")
+        return d.attempts == 0 && d.last_error.find("refused the API token") != std::string::npos;
+    return false;
+  }, kDeadline));
+  ASSERT_EQ(Admin("PATCH", "/v1/tenants/acme/integrations/crm", R"({"config":{"api_token":")" + token + R"("}})").status, 200);
+  WaitForDeliveries("acme-key", held, "delivered", 2);
+  ASSERT_EQ(host_->Stop(), std::optional<int>(0));
+  std::string db = ReadFile(dir_.path() / "data" / "crmhost.db") + ReadFile(dir_.path() / "data" / "crmhost.db-wal");
+  EXPECT_EQ(db.find(token), std::string::npos);
+  EXPECT_EQ(answers_.find(token), std::string::npos);
+  EXPECT_EQ(host_->stderr_text().find(token), std::string::npos);
+}
+
 // Zoho answers token errors with HTTP 200: they are read from the body all the same.
 TEST_F(OAuthTest, ErrorsAnsweredWithHttp200AreErrors) {
   OAuthProvider fake(OAuthProfile::Zoho(), kClientId, kClientSecret);

@@ -146,6 +146,10 @@ void OAuthProvider::RevokeRefreshTokens() {
   std::lock_guard lock(mu_);
   refresh_tokens_.clear();
 }
+void OAuthProvider::AcceptStaticToken(std::string name, std::string value) {
+  std::lock_guard lock(mu_);
+  static_tokens_.insert({Poco::toLower(name), std::move(value)});
+}
 void OAuthProvider::FailNextCodeExchange(std::string error) {
   std::lock_guard lock(mu_);
   fail_next_code_ = std::move(error);
@@ -293,7 +297,10 @@ void OAuthProvider::Handle(const std::string& method, const std::string& uri,
     std::lock_guard lock(mu_);
     last_api_path_ = path;
     const std::string prefix = profile_.scheme + " ";
-    if (auth.rfind(prefix, 0) == 0 && access_tokens_.count(auth.substr(prefix.size()))) {
+    bool static_ok = false;
+    for (const auto& [name, value] : static_tokens_)
+      if (auto it = headers.find(name); it != headers.end() && it->second == value) static_ok = true;
+    if (static_ok || (auth.rfind(prefix, 0) == 0 && access_tokens_.count(auth.substr(prefix.size())))) {
       ++api_accepted_;
       *status = method == "POST" ? 201 : 200;
       *answer = R"({"ok":true})";

@@ -53,6 +53,8 @@ class OAuthProvider {
   void RevokeRefreshTokens();
   // Each token request takes this long (widens the window of a refresh race).
   void SetTokenDelayMs(int ms) { token_delay_ms_ = ms; }
+  // The API also accepts `value` in header `name` (an API token, a private-app token).
+  void AcceptStaticToken(std::string name, std::string value);
   // The next authorization_code exchange fails with this error.
   void FailNextCodeExchange(std::string error);
 
@@ -81,6 +83,7 @@ class OAuthProvider {
   mutable std::mutex mu_;  // guards everything below
   std::map<std::string, std::string> codes_;   // code -> its PKCE challenge ("" = none)
   std::set<std::string> access_tokens_, refresh_tokens_, issued_;
+  std::set<std::pair<std::string, std::string>> static_tokens_;  // (header, value)
   std::map<std::string, int> token_requests_;  // by grant_type
   std::string last_api_path_, last_challenge_, fail_next_code_;
   int counter_ = 0;

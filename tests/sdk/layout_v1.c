@@ -126,7 +126,7 @@ FROZEN_FIELD(crmh_adapter, deliver, 72, 8);
 FROZEN_FIELD(crmh_adapter, lookup_contact, 80, 8);
 FROZEN_FIELD(crmh_adapter, test_connection, 88, 8);
 FROZEN_FIELD(crmh_adapter, oauth, 96, 8); /* 1.1 */
-FROZEN_SIZE(crmh_oauth_provider, 64); /* 1.1 */
+FROZEN_SIZE(crmh_oauth_provider, 72); /* 1.1 */
 FROZEN_FIELD(crmh_oauth_provider, struct_size, 0, 4);
 FROZEN_FIELD(crmh_oauth_provider, authorize_url, 8, 8);
 FROZEN_FIELD(crmh_oauth_provider, token_url, 16, 8);
@@ -135,6 +135,7 @@ FROZEN_FIELD(crmh_oauth_provider, authorize_params, 32, 8);
 FROZEN_FIELD(crmh_oauth_provider, api_base_field, 40, 8);
 FROZEN_FIELD(crmh_oauth_provider, scheme, 48, 8);
 FROZEN_FIELD(crmh_oauth_provider, flags, 56, 4);
+FROZEN_FIELD(crmh_oauth_provider, api_token_header, 64, 8);
 
 #endif
 

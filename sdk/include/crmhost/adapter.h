@@ -280,6 +280,10 @@ typedef struct crmh_oauth_provider {
                                   * "api_domain"), taken again from every refresh; NULL = none */
   const char* scheme;            /* Authorization scheme: NULL = "Bearer"; "Zoho-oauthtoken" */
   uint32_t flags;                /* CRMH_OAUTH_* */
+  /* An integration may hold the secret `api_token` instead of an OAuth connection (Pipedrive's
+   * API token, a HubSpot private-app token): the host then attaches that token, in this header
+   * ("x-api-token"), or when NULL as "Authorization: <scheme> <token>". */
+  const char* api_token_header;
 } crmh_oauth_provider;
 
 /* ---------------------------------------------------------------------------------------------

@@ -45,7 +45,7 @@ TEST_F(HostServicesTest, CheckSecretSaysWhetherHmacWouldSign) {
   EXPECT_EQ(api->check_secret(ctx, S("password"), CRMH_KEY_RAW), CRMH_BAD_CONFIG) << "not set";
   EXPECT_EQ(api->check_secret(ctx, S("secret"), 99), CRMH_BAD_CONFIG) << "no such format";
 
-  crmh_call call{integration_.get(), nullptr, 0, {}, {}, {}, {}};
+  crmh_call call{integration_.get(), nullptr, 0};
   uint8_t mac[32];
   EXPECT_EQ(api->hmac_sha256(&call, S("secret"), CRMH_KEY_WHSEC_BASE64, S("m"), mac), CRMH_OK);
   EXPECT_EQ(api->hmac_sha256(&call, S("password"), CRMH_KEY_RAW, S("m"), mac), CRMH_BAD_CONFIG);
