@@ -155,7 +155,7 @@ int run_daemon(const std::vector<std::string>& args) {
 
   // Every route table is built here. The tenant API and the operator API share `listen` unless
   // `admin_listen` gives the operator API its own address.
-  IngressServices ingress{*config, **store, limiter, clock};
+  IngressServices ingress{*config, **store, limiter, registry, clock};
   AdminServices admin{*config, **store, **store, directory, vault, registry, dispatcher, oauth,
                       clock};
   auto tenants = [&directory](const std::string& key_hash) {

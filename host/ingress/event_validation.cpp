@@ -176,18 +176,6 @@ bool rfc3339(std::string_view s) {
   return at == s.size() && year >= 1 && Poco::DateTime::isValid(year, month, day, hour, minute, second);
 }
 
-// One '@', no whitespace, and a dot inside the domain (not at its ends).
-bool plausible_email(std::string_view s) {
-  if (s.empty() || s.size() > 254) return false;
-  size_t at = s.find('@');
-  if (at == 0 || at == std::string_view::npos || s.find('@', at + 1) != std::string_view::npos)
-    return false;
-  for (char c : s)
-    if (is_space(c)) return false;
-  std::string_view domain = s.substr(at + 1);
-  if (domain.size() < 3) return false;
-  return domain.substr(1, domain.size() - 2).find('.') != std::string_view::npos;
-}
 
 bool is_event_type(const std::string& type) {
   return type == "visitor.pre_registered" || type == "visitor.checked_in" ||
@@ -282,6 +270,19 @@ VisitorEvent validate(const std::string& body) {
 }
 
 }  // namespace
+
+// One '@', no whitespace, and a dot inside the domain (not at its ends).
+bool plausible_email(std::string_view s) {
+  if (s.empty() || s.size() > 254) return false;
+  size_t at = s.find('@');
+  if (at == 0 || at == std::string_view::npos || s.find('@', at + 1) != std::string_view::npos)
+    return false;
+  for (char c : s)
+    if (is_space(c)) return false;
+  std::string_view domain = s.substr(at + 1);
+  if (domain.size() < 3) return false;
+  return domain.substr(1, domain.size() - 2).find('.') != std::string_view::npos;
+}
 
 Expected<VisitorEvent> validate_event(const std::string& body, Problem* problem) {
   try {

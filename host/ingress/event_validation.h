@@ -17,4 +17,7 @@ struct VisitorEvent {
 // On failure `problem` names the field (JSON path) and what is wrong with it (HTTP 400).
 Expected<VisitorEvent> validate_event(const std::string& body, Problem* problem);
 
+// One '@', no whitespace, and a dot inside the domain (not at its ends); at most 254 bytes.
+bool plausible_email(std::string_view s);
+
 }  // namespace crmhost

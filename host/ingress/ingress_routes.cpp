@@ -1,5 +1,6 @@
 #include "ingress/ingress_routes.h"
 
+#include "ingress/contacts_endpoint.h"
 #include "ingress/deliveries_endpoint.h"
 #include "ingress/events_endpoint.h"
 
@@ -12,6 +13,7 @@ void add_ingress_routes(Router& r, IngressServices& s) {
   r.add("GET", "/v1/deliveries", Access::kTenant, [&s](Exchange& ex) { list_deliveries(ex, s); });
   r.add("POST", "/v1/deliveries/{id}/replay", Access::kTenant,
         [&s](Exchange& ex) { replay_delivery(ex, s); });
+  r.add("GET", "/v1/contacts", Access::kTenant, [&s](Exchange& ex) { lookup_contact(ex, s); });
 }
 
 }  // namespace crmhost

@@ -1,11 +1,12 @@
 // The tenant API: what a business application calls with its tenant API key. Events in,
-// deliveries and dead letters out, replay (contact look-up joins it with the CRM adapters).
+// deliveries and dead letters out, replay, and contact look-ups.
 #pragma once
 
 #include "common/clock.h"
 #include "config/config.h"
 #include "http/router.h"
 #include "ingress/ingest_limiter.h"
+#include "plugins/adapter_registry.h"
 #include "store/store.h"
 
 namespace crmhost {
@@ -15,6 +16,7 @@ struct IngressServices {
   const Config& config;
   Store& store;
   IngestLimiter& limiter;
+  AdapterRegistry& registry;  // for contact look-ups
   const Clock& clock;
 };
 

@@ -71,6 +71,15 @@ const crmh_oauth_provider* Integration::oauth_provider() const {
   return p;
 }
 
+crmh_status Integration::lookup_contact(crmh_call* call, const crmh_lookup& lookup,
+                                        crmh_json_sink sink, crmh_result* out) {
+  auto find = library_->descriptor().lookup_contact;
+  if (find == nullptr) return CRMH_UNSUPPORTED;
+  if (threadsafe_) return find(instance_, call, &lookup, sink, out);
+  std::lock_guard lock(call_mu_);
+  return find(instance_, call, &lookup, sink, out);
+}
+
 crmh_status Integration::test_connection(crmh_call* call, crmh_result* out) {
   auto test = library_->descriptor().test_connection;
   if (test == nullptr) return CRMH_UNSUPPORTED;

@@ -38,6 +38,9 @@ class Integration {
   Integration& operator=(const Integration&) = delete;
 
   crmh_status deliver(crmh_call* call, const crmh_delivery& delivery, crmh_result* out);
+  // The adapter's lookup_contact; CRMH_UNSUPPORTED when it has none.
+  crmh_status lookup_contact(crmh_call* call, const crmh_lookup& lookup, crmh_json_sink sink,
+                             crmh_result* out);
   // The adapter's test_connection; CRMH_UNSUPPORTED when it has none.
   crmh_status test_connection(crmh_call* call, crmh_result* out);
 

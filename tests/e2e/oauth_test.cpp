@@ -245,6 +245,46 @@ TEST_F(OAuthTest, AnApiTokenIsAttachedInTheProvidersHeader) {
   EXPECT_EQ(host_->stderr_text().find(token), std::string::npos);
 }
 
+// GET /v1/contacts: found, not found, and skipped (slow, down, no look-up integration) within
+// the deadline, never an error.
+TEST_F(OAuthTest, AContactLookUpAnswersWithinItsDeadline) {
+  OAuthProvider fake(OAuthProfile::Salesforce(), kClientId, kClientSecret);
+  fake.AddContact("jane.smith@example.com",
+                  R"({"id":"003xx","email":"jane.smith@example.com","first_name":"Jane"})");
+  Start();
+  auto none = Client().Get("/v1/contacts?email=jane.smith@example.com", "acme-key");
+  ASSERT_EQ(none.status, 200) << none.body;
+  EXPECT_NE(JsonString(none.json(), "skipped").find("lookup: true"), std::string::npos) << none.body;
+  MakeIntegration("oauthsf", fake, R"(,"lookup":true,"lookup_timeout":"1500ms")");
+  auto unauthorized = Client().Get("/v1/contacts?email=jane.smith@example.com", "acme-key");
+  EXPECT_EQ(JsonString(unauthorized.json(), "skipped"), "reauthorization required") << unauthorized.body;
+  { auto page = Authorize(fake); ASSERT_EQ(page.status, 200) << page.body; }
+
+  auto found = Client().Get("/v1/contacts?email=jane.smith@example.com", "acme-key");
+  ASSERT_EQ(found.status, 200) << found.body;
+  EXPECT_TRUE(found.json()->getValue<bool>("found")) << found.body;
+  EXPECT_EQ(found.json()->getObject("contact")->getValue<std::string>("id"), "003xx");
+  EXPECT_EQ(JsonString(found.json(), "integration"), "crm");
+  auto missing = Client().Get("/v1/contacts?email=nobody@example.com", "acme-key");
+  EXPECT_FALSE(missing.json()->getValue<bool>("found"));
+  EXPECT_FALSE(missing.json()->has("skipped")) << missing.body;
+  EXPECT_EQ(Client().Get("/v1/contacts?email=not-an-email", "acme-key").status, 400);
+
+  // An expired token is refreshed inside the budget.
+  fake.ExpireAccessTokens();
+  auto refreshed = Client().Get("/v1/contacts?email=jane.smith@example.com", "acme-key");
+  EXPECT_TRUE(refreshed.json()->getValue<bool>("found")) << refreshed.body;
+
+  // A slow CRM: skipped at the deadline (the request's own timeout caps the configured one).
+  fake.SetApiDelayMs(3000);
+  auto t0 = std::chrono::steady_clock::now();
+  auto slow = Client().Get("/v1/contacts?email=jane.smith@example.com&timeout=300", "acme-key");
+  auto took = std::chrono::steady_clock::now() - t0;
+  ASSERT_EQ(slow.status, 200);
+  EXPECT_EQ(JsonString(slow.json(), "skipped"), "timeout") << slow.body;
+  EXPECT_LT(took, 2s) << "the answer came at the deadline, not when the CRM did";
+}
+
 // Zoho answers token errors with HTTP 200: they are read from the body all the same.
 TEST_F(OAuthTest, ErrorsAnsweredWithHttp200AreErrors) {
   OAuthProvider fake(OAuthProfile::Zoho(), kClientId, kClientSecret);

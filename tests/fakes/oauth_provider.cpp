@@ -150,6 +150,10 @@ void OAuthProvider::AcceptStaticToken(std::string name, std::string value) {
   std::lock_guard lock(mu_);
   static_tokens_.insert({Poco::toLower(name), std::move(value)});
 }
+void OAuthProvider::AddContact(std::string email, std::string json) {
+  std::lock_guard lock(mu_);
+  contacts_[std::move(email)] = std::move(json);
+}
 void OAuthProvider::FailNextCodeExchange(std::string error) {
   std::lock_guard lock(mu_);
   fail_next_code_ = std::move(error);
@@ -292,6 +296,8 @@ void OAuthProvider::Handle(const std::string& method, const std::string& uri,
     return;
   }
   if (path.rfind("/instance/api/", 0) == 0 || path.rfind("/api/", 0) == 0) {
+    if (int delay = api_delay_ms_.load(); delay > 0)
+      std::this_thread::sleep_for(std::chrono::milliseconds(delay));
     std::string auth;
     if (auto it = headers.find("authorization"); it != headers.end()) auth = it->second;
     std::lock_guard lock(mu_);
@@ -302,6 +308,15 @@ void OAuthProvider::Handle(const std::string& method, const std::string& uri,
       if (auto it = headers.find(name); it != headers.end() && it->second == value) static_ok = true;
     if (static_ok || (auth.rfind(prefix, 0) == 0 && access_tokens_.count(auth.substr(prefix.size())))) {
       ++api_accepted_;
+      if (path.size() >= 13 && path.compare(path.size() - 13, 13, "/api/contacts") == 0) {
+        std::string email;
+        for (const auto& [k, v] : parsed.getQueryParameters())
+          if (k == "email") email = v;
+        auto it = contacts_.find(email);
+        *status = it == contacts_.end() ? 404 : 200;
+        *answer = it == contacts_.end() ? R"({"error":"not found"})" : it->second;
+        return;
+      }
       *status = method == "POST" ? 201 : 200;
       *answer = R"({"ok":true})";
       return;

@@ -55,6 +55,10 @@ class OAuthProvider {
   void SetTokenDelayMs(int ms) { token_delay_ms_ = ms; }
   // The API also accepts `value` in header `name` (an API token, a private-app token).
   void AcceptStaticToken(std::string name, std::string value);
+  // GET .../api/contacts?email=E answers this contact (JSON object) for E, 404 for others.
+  void AddContact(std::string email, std::string json);
+  // Every API answer takes this long.
+  void SetApiDelayMs(int ms) { api_delay_ms_ = ms; }
   // The next authorization_code exchange fails with this error.
   void FailNextCodeExchange(std::string error);
 
@@ -87,7 +91,8 @@ class OAuthProvider {
   std::map<std::string, int> token_requests_;  // by grant_type
   std::string last_api_path_, last_challenge_, fail_next_code_;
   int counter_ = 0;
-  std::atomic<int> token_delay_ms_{0};
+  std::atomic<int> token_delay_ms_{0}, api_delay_ms_{0};
+  std::map<std::string, std::string> contacts_;  // email -> JSON
   std::atomic<int> api_accepted_{0}, api_rejected_{0};
 };
 

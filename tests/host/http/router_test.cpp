@@ -11,6 +11,7 @@
 #include "http/http_server.h"
 #include "ingress/ingress_routes.h"
 #include "support/http_client.h"
+#include "support/temp_dir.h"
 
 namespace crmhost {
 namespace {
@@ -101,6 +102,7 @@ class RouterTest : public ::testing::Test {
     if (server_) server_->stop();
   }
 
+  testing::TempDir dir_;
   Config config_;
   SystemClock clock_;
   IngestLimiter limiter_;
@@ -145,7 +147,9 @@ TEST_F(RouterTest, TheEventLoopsServeExactlyTheRoutesMarkedForThem) {
 // for the store, the one loop would be stuck and a second connection would get no answer.
 TEST_F(RouterTest, NoEventLoopRouteOfTheTenantApiBlocks) {
   StuckStore store;
-  IngressServices services{config_, store, limiter_, clock_};
+  AdapterRegistry registry((dir_ / "plugins").string(), (dir_ / "copies").string(), clock_,
+                           reference_secrets());
+  IngressServices services{config_, store, limiter_, registry, clock_};
   Router router = MakeRouter();
   add_ingress_routes(router, services);
   router.add("GET", "/probe", Access::kPublic, [](Exchange& ex) { ex.send_json(200, "{}"); });

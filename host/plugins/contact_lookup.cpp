@@ -1,0 +1,102 @@
+#include "plugins/contact_lookup.h"
+
+#include <Poco/JSON/Parser.h>
+
+#include <future>
+#include <sstream>
+#include <thread>
+
+#include "common/outcome.h"
+#include "plugins/host_services.h"
+#include "plugins/http_client.h"
+
+namespace crmhost {
+namespace {
+
+struct Written {
+  std::string json;
+};
+
+void write_json(void* ctx, crmh_str json) {
+  static_cast<Written*>(ctx)->json.append(json.ptr ? json.ptr : "", json.len);
+}
+
+// One call of the adapter, with one refresh and a second call on AUTH_EXPIRED.
+ContactLookup run(const std::shared_ptr<Integration>& in, const std::string& email,
+                  const Clock& clock, int64_t deadline_ms) {
+  ContactLookup answer;
+  HttpClient http(clock);
+  crmh_lookup lookup{};
+  lookup.struct_size = sizeof lookup;
+  lookup.email = {email.data(), email.size()};
+  lookup.tenant_id = {in->config().tenant_id.data(), in->config().tenant_id.size()};
+  lookup.integration_id = {in->config().id.data(), in->config().id.size()};
+  lookup.deadline_ms = deadline_ms;
+  for (int round = 0; round < 2; ++round) {
+    crmh_call call(in.get(), &http, deadline_ms);
+    crmh_result result{};
+    result.struct_size = sizeof result;
+    Written written;
+    crmh_status status = in->lookup_contact(&call, lookup, {&written, write_json}, &result);
+    result.message[sizeof result.message - 1] = '\0';
+    if (!call.reauthorization_needed.empty()) {
+      answer.skipped = "reauthorization required";
+      return answer;
+    }
+    if (status == CRMH_AUTH_EXPIRED && round == 0 && in->credentials() &&
+        !call.authorization_used.empty()) {
+      auto fresh = in->credentials()->after_rejection(*in, call.authorization_used);
+      if (fresh.ok()) continue;
+      answer.skipped = fresh.error_kind() == ErrorKind::kConflict ? "reauthorization required"
+                                                                   : "credential unavailable";
+      return answer;
+    }
+    if (status != CRMH_OK) {
+      answer.skipped = std::string(outcome_name(outcome_of(status))) +
+                       (result.http_status ? " (HTTP " + std::to_string(result.http_status) + ")" : "");
+      if (status == CRMH_UNSUPPORTED) answer.skipped = "the adapter offers no look-up";
+      return answer;
+    }
+    try {
+      auto o = Poco::JSON::Parser().parse(written.json).extract<Poco::JSON::Object::Ptr>();
+      answer.found = o->optValue<bool>("found", false);
+      if (answer.found) {
+        auto contact = o->getObject("contact");
+        if (!contact) {
+          answer.found = false;
+          answer.skipped = "the adapter answered found without a contact";
+          return answer;
+        }
+        std::ostringstream text;
+        contact->stringify(text);
+        answer.contact_json = text.str();
+      }
+    } catch (const Poco::Exception&) {
+      answer.skipped = "the adapter's answer is not JSON";
+    }
+    return answer;
+  }
+  answer.skipped = "AUTH_EXPIRED";
+  return answer;
+}
+
+}  // namespace
+
+ContactLookup lookup_contact(std::shared_ptr<Integration> integration, const std::string& email,
+                             const Clock& clock, int64_t budget_ms) {
+  const int64_t deadline = clock.monotonic_ms() + budget_ms;
+  auto done = std::make_shared<std::promise<ContactLookup>>();
+  auto answer = done->get_future();
+  // The thread owns what it uses; it may outlive this call when the adapter overruns.
+  std::thread([done, integration = std::move(integration), email, &clock, deadline] {
+    done->set_value(run(integration, email, clock, deadline));
+  }).detach();
+  if (answer.wait_for(std::chrono::milliseconds(budget_ms)) != std::future_status::ready) {
+    ContactLookup late;
+    late.skipped = "timeout";
+    return late;
+  }
+  return answer.get();
+}
+
+}  // namespace crmhost
