@@ -2,6 +2,8 @@
 
 #include <Poco/Logger.h>
 
+#include <mutex>
+
 namespace crmhost {
 
 void add_admin_routes(Router& r, AdminServices& s) {
@@ -15,6 +17,9 @@ void add_admin_routes(Router& r, AdminServices& s) {
 }
 
 void apply_configuration_change(AdminServices& s) {
+  // Two changes at once must not hand the registry the older snapshot last.
+  static std::mutex serialized;
+  std::lock_guard lock(serialized);
   if (auto refreshed = s.directory.refresh(); !refreshed.ok())
     Poco::Logger::get("crmhost.admin").warning(refreshed.error());
   s.registry.update(s.directory.snapshot()->integrations());

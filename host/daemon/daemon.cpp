@@ -142,6 +142,12 @@ int run_daemon(const std::vector<std::string>& args) {
   AdapterRegistry registry(config->plugin_dir, config->data_dir + "/adapters", clock, secrets,
                            &oauth);
   serving = &registry;
+  // The broker's idle refresh reads the registry: it stops before the registry goes, however
+  // run_daemon returns.
+  struct StopOAuth {
+    OAuthBroker& broker;
+    ~StopOAuth() { broker.stop(); }
+  } stop_oauth{oauth};
   registry.load(directory.snapshot()->integrations());
   oauth.start_idle_refresh([&registry] { return registry.serving(); },
                            config->oauth_idle_refresh_ms);

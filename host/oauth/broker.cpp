@@ -20,6 +20,8 @@ struct OAuthBroker::Connection {
   bool loaded = false;
   std::string access_token, refresh_token, api_base, reason;
   int64_t expires_at_ms = 0, obtained_at_ms = 0;
+  int64_t retry_at_ms = 0;  // client credentials refused: when to ask again
+  bool dead = false;        // forgotten: its integration was deleted
   ConnectionState state = ConnectionState::kNone;
 };
 
@@ -144,6 +146,7 @@ Status OAuthBroker::load(Connection& conn, const IntegrationKey& key) {
 }
 
 Status OAuthBroker::save(const Connection& conn, const IntegrationKey& key) {
+  if (conn.dead) return ok_status();  // its integration is gone: nothing of it is stored again
   Poco::JSON::Object o;
   o.set("access_token", conn.access_token);
   o.set("refresh_token", conn.refresh_token);
@@ -194,12 +197,16 @@ Status OAuthBroker::renew(Connection& conn, const Integration& in) {
       conn.state = ConnectionState::kReauthorizationRequired;
       conn.reason = grant.error();
       logger().error("[" + in.log_name() + "] " + grant.error() + "; reauthorization required");
-      (void)save(conn, in.config().key());
+      // Client credentials need no person: the next call after a minute asks again (the config
+      // may have been mended meanwhile), and nothing of it is stored.
+      if (cc) conn.retry_at_ms = clock_.wall_ms() + 60000;
+      else (void)save(conn, in.config().key());
     }
     return grant.failure();
   }
   Connection next;
   next.loaded = true;
+  next.dead = conn.dead;
   next.access_token = grant->access_token;
   // No refresh token in the answer: the stored one stays valid (Zoho, Pipedrive, ...).
   next.refresh_token = grant->refresh_token.empty() ? conn.refresh_token : grant->refresh_token;
@@ -208,7 +215,10 @@ Status OAuthBroker::renew(Connection& conn, const Integration& in) {
   next.obtained_at_ms = clock_.wall_ms();
   next.state = ConnectionState::kConnected;
   // Stored before it is used: a rotated refresh token must survive a crash right after this.
-  if (auto saved = save(next, in.config().key()); !saved.ok()) return saved;
+  // If the store cannot take it now, the tokens are still kept in memory (a rotated refresh
+  // token is the only one there is) and stored with the next change.
+  if (auto saved = save(next, in.config().key()); !saved.ok())
+    logger().error("[" + in.log_name() + "] the new tokens could not be stored: " + saved.error());
   conn.access_token = std::move(next.access_token);
   conn.refresh_token = std::move(next.refresh_token);
   conn.api_base = std::move(next.api_base);
@@ -254,8 +264,12 @@ Expected<CredentialSource::Credential> OAuthBroker::credential(const Integration
   auto conn = connection(in.config().key());
   std::lock_guard lock(conn->mu);
   if (auto loaded = load(*conn, in.config().key()); !loaded.ok()) return loaded.failure();
-  if (conn->state == ConnectionState::kReauthorizationRequired)
-    return Error{conn->reason, ErrorKind::kConflict};
+  if (conn->state == ConnectionState::kReauthorizationRequired) {
+    if (!client_credentials(in) || clock_.wall_ms() < conn->retry_at_ms)
+      return Error{conn->reason, ErrorKind::kConflict};
+    conn->state = ConnectionState::kNone;
+    conn->access_token.clear();
+  }
   bool expiring = false;
   if (conn->expires_at_ms > 0) {
     int64_t lifetime = conn->expires_at_ms - conn->obtained_at_ms;
@@ -290,8 +304,16 @@ Expected<CredentialSource::Credential> OAuthBroker::after_rejection(const Integr
 OAuthBroker::~OAuthBroker() { stop(); }
 
 void OAuthBroker::forget(const IntegrationKey& key) {
-  std::lock_guard lock(mu_);
-  connections_.erase(key);
+  std::shared_ptr<Connection> conn;
+  {
+    std::lock_guard lock(mu_);
+    auto it = connections_.find(key);
+    if (it == connections_.end()) return;
+    conn = it->second;
+    connections_.erase(it);
+  }
+  std::lock_guard lock(conn->mu);  // waits for a refresh under way, which then stores nothing
+  conn->dead = true;
 }
 
 void OAuthBroker::stop() {
@@ -384,6 +406,9 @@ Expected<IntegrationKey> OAuthBroker::finish(const std::string& state, const std
   auto in = integration_of_(flow->key);
   if (!in) return Error{"integration " + flow->key.log_name() + " is not served", ErrorKind::kNotFound};
   const crmh_oauth_provider* p = in->oauth_provider();
+  if (p == nullptr || p->token_url == nullptr)  // the adapter changed since the flow started
+    return Error{"adapter " + in->config().adapter + " offers no OAuth authorization",
+                 ErrorKind::kBadInput};
   auto url = expand(p->token_url, *in);
   if (!url.ok()) return url.failure();
   TokenRequest request;
@@ -405,6 +430,7 @@ Expected<IntegrationKey> OAuthBroker::finish(const std::string& state, const std
   auto conn = connection(flow->key);
   std::lock_guard lock(conn->mu);
   Connection next;
+  next.dead = conn->dead;
   next.access_token = grant->access_token;
   next.refresh_token = grant->refresh_token;
   next.api_base = grant->api_base;

@@ -28,6 +28,9 @@ std::string form_encode(const std::map<std::string, std::string>& fields) {
 
 Expected<TokenGrant> request_token(HttpTransport& http, const TokenRequest& request,
                                    const Clock& clock, int64_t deadline_ms) {
+  if (!credential_may_travel_to(request.url))
+    return Error{"token endpoint " + request.url + " is not https: the client secret stays home",
+                 ErrorKind::kBadInput};
   auto form = request.form;
   std::string basic;
   if (request.basic_auth) {
@@ -57,7 +60,9 @@ Expected<TokenGrant> request_token(HttpTransport& http, const TokenRequest& requ
   } catch (const Poco::Exception&) {
     return Error{"token endpoint " + request.url + " answered HTTP " + std::to_string(x.status) +
                      " without a JSON object",
-                 x.status >= 400 && x.status < 500 ? ErrorKind::kConflict : ErrorKind::kUnavailable};
+                 x.status >= 400 && x.status < 500 && x.status != 429 && x.status != 408
+                     ? ErrorKind::kConflict
+                     : ErrorKind::kUnavailable};
   }
   // An error is read from the body first: Zoho answers its errors with HTTP 200.
   std::string error = text_of(answer, "error");
@@ -67,7 +72,8 @@ Expected<TokenGrant> request_token(HttpTransport& http, const TokenRequest& requ
     if (description.empty()) description = text_of(answer, "message");
     std::string what = "the provider refused: " + (error.empty() ? "HTTP " + std::to_string(x.status) : error) +
                        (description.empty() ? "" : " (" + description + ")");
-    bool transient = x.status >= 500 || error == "temporarily_unavailable" || error == "server_error";
+    bool transient = x.status >= 500 || x.status == 429 || x.status == 408 ||
+                     error == "temporarily_unavailable" || error == "server_error";
     return Error{what, transient ? ErrorKind::kUnavailable : ErrorKind::kConflict};
   }
   TokenGrant grant;

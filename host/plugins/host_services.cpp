@@ -69,13 +69,21 @@ crmh_status http_send(crmh_call* call, const crmh_http_request* request, crmh_ht
     }
     call->authorization_used = credential->authorization;
     std::string_view asked(req.url.ptr ? req.url.ptr : "", req.url.len);
+    std::string_view base = credential->api_base;
+    while (!base.empty() && base.back() == '/') base.remove_suffix(1);
+    if (base.empty()) return refuse(CRMH_NET_BAD_URL, CRMH_BAD_CONFIG);
     if (!asked.empty() && asked.front() == '/') {
-      if (credential->api_base.empty()) return refuse(CRMH_NET_BAD_URL, CRMH_BAD_CONFIG);
-      std::string_view base = credential->api_base;
-      while (!base.empty() && base.back() == '/') base.remove_suffix(1);
       url = std::string(base) + std::string(asked);
       req.url = {url.data(), url.size()};
+    } else if (asked.rfind(base, 0) != 0 ||
+               (asked.size() > base.size() && asked[base.size()] != '/' && asked[base.size()] != '?')) {
+      // The credential goes to the connection's API base and nowhere else.
+      Poco::Logger::get("crmhost.http").warning("[" + call->integration->log_name() +
+                                                "] the credential was asked for outside the API base");
+      return refuse(CRMH_NET_BAD_URL, CRMH_BAD_CONFIG);
     }
+    if (!credential_may_travel_to(std::string_view(req.url.ptr, req.url.len)))
+      return refuse(CRMH_NET_BAD_URL, CRMH_BAD_CONFIG);
     for (size_t i = 0; i < req.header_count; ++i) {
       std::string name(req.headers[i].name.ptr ? req.headers[i].name.ptr : "",
                        req.headers[i].name.len);

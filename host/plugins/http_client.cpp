@@ -11,6 +11,20 @@
 #include <istream>
 
 namespace crmhost {
+
+bool credential_may_travel_to(std::string_view url) {
+  std::string_view rest;
+  if (url.rfind("https://", 0) == 0) return true;
+  if (url.rfind("http://", 0) != 0) return false;
+  rest = url.substr(7);
+  // Plain HTTP only to this machine, where nothing is on a wire (tests, a local proxy).
+  for (std::string_view host : {"127.0.0.1", "localhost", "[::1]"})
+    if (rest.rfind(host, 0) == 0 && (rest.size() == host.size() || rest[host.size()] == ':' ||
+                                     rest[host.size()] == '/'))
+      return true;
+  return false;
+}
+
 namespace {
 
 std::string to_string(crmh_str s) { return std::string(s.ptr ? s.ptr : "", s.len); }

@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -27,6 +28,10 @@ struct HttpExchange {
   std::string body;
   std::string error;  // what went wrong in transport, for logs
 };
+
+// Whether a credential (a token, a client secret) may be sent to `url`: https, or plain http to
+// this machine only, where nothing travels on a wire (tests, a local proxy).
+bool credential_may_travel_to(std::string_view url);
 
 // One adapter HTTP exchange at a time (http_send), with the host's deadline (monotonic ms).
 class HttpTransport {

@@ -18,9 +18,9 @@ std::string Vault::current_key_id() const {
 }
 
 Status Vault::check() const {
+  std::shared_lock lock(mu_);
   auto all = store_.all_secrets();
   if (!all.ok()) return all.failure();
-  std::shared_lock lock(mu_);
   std::set<std::string> missing;
   for (const auto& [integration, secret] : *all) {
     if (!keyring_ || !keyring_->has(secret.key_id)) {
@@ -69,9 +69,9 @@ Status Vault::put_secret(const IntegrationKey& integration, const std::string& f
 
 Expected<std::string> Vault::open(const IntegrationKey& integration,
                                   const std::string& field) const {
+  std::shared_lock lock(mu_);  // a rotation cannot swap the keyring between read and open
   auto secrets = store_.secrets_of(integration);
   if (!secrets.ok()) return secrets.failure();
-  std::shared_lock lock(mu_);
   for (const auto& s : *secrets) {
     if (s.field != field) continue;
     if (!keyring_) return Error{"master_key is not set in the config", ErrorKind::kBadInput};

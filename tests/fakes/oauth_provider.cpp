@@ -93,6 +93,18 @@ class OAuthProvider::Handler : public Poco::Net::HTTPRequestHandler {
     Poco::StreamCopier::copyToString(request.stream(), body);
     int status = 200;
     std::string type = "application/json", location, answer;
+    {
+      std::lock_guard lock(owner_.mu_);
+      ++owner_.handling_;
+    }
+    struct Done {
+      OAuthProvider& o;
+      ~Done() {
+        std::lock_guard lock(o.mu_);
+        --o.handling_;
+        o.idle_.notify_all();
+      }
+    } done{owner_};
     owner_.Handle(request.getMethod(), request.getURI(), headers, body, &status, &type, &location,
                   &answer);
     response.setStatusAndReason(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(status));
@@ -133,7 +145,21 @@ OAuthProvider::OAuthProvider(OAuthProfile profile, std::string client_id, std::s
   server_->start();
 }
 
-OAuthProvider::~OAuthProvider() { server_->stopAll(true); }
+// Handlers still running (a slow answer) finish before the fake goes: they use it.
+OAuthProvider::~OAuthProvider() {
+  {
+    std::unique_lock lock(mu_);
+    stopping_ = true;
+    idle_.notify_all();
+    idle_.wait(lock, [&] { return handling_ == 0; });
+  }
+  server_->stopAll(true);
+}
+
+void OAuthProvider::Pause(int ms) {
+  std::unique_lock lock(mu_);
+  idle_.wait_for(lock, std::chrono::milliseconds(ms), [&] { return stopping_; });
+}
 
 std::string OAuthProvider::base_url() const { return "http://127.0.0.1:" + std::to_string(port_); }
 std::string OAuthProvider::api_base() const { return base_url() + "/instance"; }
@@ -236,8 +262,7 @@ void OAuthProvider::Handle(const std::string& method, const std::string& uri,
     return;
   }
   if (method == "POST" && path == "/token") {
-    if (int delay = token_delay_ms_.load(); delay > 0)
-      std::this_thread::sleep_for(std::chrono::milliseconds(delay));
+    if (int delay = token_delay_ms_.load(); delay > 0) Pause(delay);
     auto form = parse_form(body);
     std::string id = form["client_id"], secret = form["client_secret"];
     if (auto auth = headers.find("authorization"); auth != headers.end() && auth->second.rfind("Basic ", 0) == 0) {
@@ -296,8 +321,7 @@ void OAuthProvider::Handle(const std::string& method, const std::string& uri,
     return;
   }
   if (path.rfind("/instance/api/", 0) == 0 || path.rfind("/api/", 0) == 0) {
-    if (int delay = api_delay_ms_.load(); delay > 0)
-      std::this_thread::sleep_for(std::chrono::milliseconds(delay));
+    if (int delay = api_delay_ms_.load(); delay > 0) Pause(delay);
     std::string auth;
     if (auto it = headers.find("authorization"); it != headers.end()) auth = it->second;
     std::lock_guard lock(mu_);

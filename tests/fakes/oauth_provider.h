@@ -16,6 +16,7 @@
 #include <Poco/Net/HTTPServer.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -73,6 +74,8 @@ class OAuthProvider {
   class Handler;
 
  private:
+  // Sleeps `ms`, or less when the fake is being destroyed.
+  void Pause(int ms);
   void Handle(const std::string& method, const std::string& uri,
               const std::map<std::string, std::string>& headers, const std::string& body,
               int* status, std::string* content_type, std::string* location, std::string* answer);
@@ -93,6 +96,9 @@ class OAuthProvider {
   int counter_ = 0;
   std::atomic<int> token_delay_ms_{0}, api_delay_ms_{0};
   std::map<std::string, std::string> contacts_;  // email -> JSON
+  std::condition_variable idle_;                 // a handler finished, or stopping_
+  int handling_ = 0;                             // guarded by mu_
+  bool stopping_ = false;                        // guarded by mu_
   std::atomic<int> api_accepted_{0}, api_rejected_{0};
 };
 

@@ -46,11 +46,22 @@ Status SqliteStore::write_audit(const AuditEntry& a) {
 Status SqliteStore::change(const AuditEntry& audit,
                            const std::function<Status(StatementCache&)>& body) {
   std::lock_guard lock(write_mu_);
+  Status failed = ok_status();
+  {
+    Transaction txn(*write_sql_);
+    if (!txn.begun().ok()) return txn.begun().failure();
+    if (auto s = body(*write_sql_); !s.ok()) {
+      failed = s;  // rolled back as `txn` goes; its audit entry follows on its own
+    } else {
+      if (auto w = write_audit(audit); !w.ok()) return w;
+      return txn.commit();
+    }
+  }
+  AuditEntry refused = audit;
+  refused.outcome = "refused: " + failed.error();
   Transaction txn(*write_sql_);
-  if (!txn.begun().ok()) return txn.begun().failure();
-  if (auto s = body(*write_sql_); !s.ok()) return s;
-  if (auto s = write_audit(audit); !s.ok()) return s;
-  return txn.commit();
+  if (txn.begun().ok() && write_audit(refused).ok()) (void)txn.commit();
+  return failed;
 }
 
 Status SqliteStore::record(const AuditEntry& audit) {
@@ -213,6 +224,11 @@ Status SqliteStore::put_integration(const StoredIntegration& in,
     if (create && rc == SQLITE_ROW)
       return Error{"integration " + name + " exists", ErrorKind::kConflict};
     if (!create && rc == SQLITE_DONE) return Error{"no integration " + name, ErrorKind::kNotFound};
+    if (create) {  // nothing of an earlier integration of the same key survives: no tokens either
+      auto& old = sql("DELETE FROM secrets WHERE tenant_id=? AND integration_id=?");
+      old.bind(1, in.key.tenant_id).bind(2, in.key.integration_id);
+      if (auto s = old.run(); !s.ok()) return s;
+    }
     auto& up =
         sql("INSERT INTO integrations(tenant_id, id, adapter, enabled, events, config, created_at,"
             " updated_at) VALUES(?1,?2,?3,?4,?5,?6,?7,?8) ON CONFLICT(tenant_id, id) DO UPDATE SET"

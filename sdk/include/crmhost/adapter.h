@@ -268,8 +268,10 @@ typedef struct crmh_result {
 #define CRMH_OAUTH_CLIENT_BASIC_AUTH 0x4u  /* client authentication by HTTP Basic, not the body */
 
 /* URL templates may name integration config keys in braces, "https://{login_host}/token" or
- * ".../{tenant}/oauth2/v2.0/token": the host fills them in (URL-encoded) from the integration's
- * non-secret config. OWNERSHIP: a static of the adapter, like the descriptor. */
+ * ".../{tenant}/oauth2/v2.0/token": the host fills them in (URL-encoded; a value that is itself an
+ * http(s) URL is taken as written, a base URL) from the integration's non-secret config. The host
+ * sends a credential only over https (or to this machine), and a request's credential only to the
+ * connection's API base. OWNERSHIP: a static of the adapter, like the descriptor. */
 typedef struct crmh_oauth_provider {
   uint32_t struct_size;
   const char* authorize_url;     /* template; NULL when only client credentials are offered */

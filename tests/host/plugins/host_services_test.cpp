@@ -7,6 +7,8 @@
 #include "plugins/integration.h"
 #include "host/plugins/webhook_config.h"
 
+#include <tuple>
+
 namespace crmhost {
 namespace {
 
@@ -58,6 +60,68 @@ TEST_F(HostServicesTest, ClocksAreTheIntegrationsClock) {
   EXPECT_GE(seen, before);
   EXPECT_LE(seen, clock_.wall_ms());
   EXPECT_LE(api->monotonic_ms(integration_.get()), clock_.monotonic_ms());
+}
+
+// A request that asks for the credential gets it only for the connection's API base, and only
+// over https (or to this machine): an adapter cannot send the token anywhere else.
+class Recording final : public HttpTransport {
+ public:
+  HttpExchange send(const crmh_http_request& request, int64_t) override {
+    urls.emplace_back(request.url.ptr, request.url.len);
+    HttpExchange x;
+    x.status = 200;
+    return x;
+  }
+  std::vector<std::string> urls;
+};
+
+class FixedCredential final : public CredentialSource {
+ public:
+  explicit FixedCredential(std::string base) : base_(std::move(base)) {}
+  Expected<Credential> credential(const Integration&) override {
+    return Credential{"Bearer secret-token", base_};
+  }
+  Expected<Credential> after_rejection(const Integration& in, const std::string&) override {
+    return credential(in);
+  }
+
+ private:
+  std::string base_;
+};
+
+TEST_F(HostServicesTest, TheCredentialGoesToTheApiBaseOnlyAndOnlyOverHttps) {
+  auto lib = AdapterLibrary::load(std::string(CRMHOST_OAUTH_PLUGIN_DIR) + "/oauthhub.so",
+                                  (dir_ / "copies").string());
+  ASSERT_TRUE(lib.ok()) << lib.error();
+  IntegrationConfig ic;
+  ic.tenant_id = "acme";
+  ic.id = "crm";
+  ic.adapter = "oauthhub";
+  ic.config_json = "{}";
+  for (const auto& [base, asked, sent] : std::vector<std::tuple<std::string, std::string, bool>>{
+           {"https://api.example.com", "/v3/objects", true},
+           {"https://api.example.com", "https://api.example.com/v3/objects", true},
+           {"https://api.example.com", "https://api.example.com.evil.test/x", false},
+           {"https://api.example.com", "https://evil.test/v3/objects", false},
+           {"http://api.example.com", "/v3/objects", false},
+           {"http://127.0.0.1:9", "/v3/objects", true},
+       }) {
+    FixedCredential source(base);
+    auto in = Integration::create(ic, *lib, clock_, reference_secrets(), &source);
+    ASSERT_TRUE(in.ok()) << in.error();
+    Recording http;
+    crmh_call call(in->get(), &http, clock_.monotonic_ms() + 1000);
+    crmh_http_request req{};
+    req.struct_size = sizeof req;
+    req.method = S("GET");
+    req.url = {asked.data(), asked.size()};
+    req.flags = CRMH_REQUEST_USE_CREDENTIAL;
+    crmh_http_response resp{};
+    resp.struct_size = sizeof resp;
+    crmh_status status = host_api()->http_send(&call, &req, &resp);
+    EXPECT_EQ(status == CRMH_OK, sent) << base << " " << asked;
+    EXPECT_EQ(http.urls.size(), sent ? 1u : 0u) << base << " " << asked;
+  }
 }
 
 }  // namespace

@@ -103,14 +103,16 @@ TEST_P(ConfigStoreTest, ResealingIsAllOrNothing) {
 TEST_P(ConfigStoreTest, EveryChangeIsAudited) {
   ASSERT_TRUE(store_->create_tenant({"acme", 5, {}, 1}, {1, "admin", "tenant.create", "acme", "acme", "ingest_rate", "ok"}).ok());
   ASSERT_TRUE(store_->record({2, "tenant:acme", "integration.test", "acme", "acme/hook", "", "RETRY"}).ok());
-  // A change that fails leaves no entry either.
+  // A change that fails changes nothing, and its entry says it was refused.
   EXPECT_FALSE(store_->create_tenant({"acme", 5, {}, 3}, {3, "admin", "tenant.create", "acme", "acme", "", "ok"}).ok());
   auto log = store_->audit_entries(10);
   ASSERT_TRUE(log.ok());
-  ASSERT_EQ(log->size(), 2u);
-  EXPECT_EQ((*log)[0].action, "integration.test");
-  EXPECT_EQ((*log)[0].outcome, "RETRY");
-  EXPECT_EQ((*log)[1].detail, "ingest_rate");
+  ASSERT_EQ(log->size(), 3u);
+  EXPECT_EQ((*log)[0].outcome.rfind("refused: tenant acme exists", 0), 0u) << (*log)[0].outcome;
+  EXPECT_EQ((*log)[1].action, "integration.test");
+  EXPECT_EQ((*log)[1].outcome, "RETRY");
+  EXPECT_EQ((*log)[2].detail, "ingest_rate");
+  EXPECT_EQ(store_->load_tenants()->size(), 1u);
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, ConfigStoreTest, ::testing::Values("sqlite"),
