@@ -3,6 +3,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <Poco/JSON/Object.h>
+#include <Poco/JSON/Parser.h>
 
 #include <algorithm>
 #include <set>
@@ -291,6 +292,16 @@ int64_t unit_ms(const std::string& unit) {
 }
 
 }  // namespace
+
+std::string IntegrationConfig::setting(const std::string& key) const {
+  try {
+    Poco::JSON::Parser parser;
+    auto o = parser.parse(config_json).extract<Poco::JSON::Object::Ptr>();
+    return o->has(key) && !o->isNull(key) ? o->get(key).toString() : "";
+  } catch (const Poco::Exception&) {
+    return "";
+  }
+}
 
 bool IntegrationConfig::subscribes_to(const std::string& event_type) const {
   return events.empty() || std::find(events.begin(), events.end(), event_type) != events.end();

@@ -37,6 +37,8 @@ struct IntegrationConfig {
 
   bool subscribes_to(const std::string& event_type) const;
   IntegrationKey key() const { return {tenant_id, id}; }
+  // A non-secret config value as text ("true", "1500ms", a URL); "" when absent or null.
+  std::string setting(const std::string& key) const;
   bool operator==(const IntegrationConfig&) const = default;
 };
 

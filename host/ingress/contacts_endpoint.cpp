@@ -1,7 +1,6 @@
 #include "ingress/contacts_endpoint.h"
 
 #include <Poco/JSON/Object.h>
-#include <Poco/JSON/Parser.h>
 
 #include "ingress/event_validation.h"
 #include "plugins/contact_lookup.h"
@@ -11,14 +10,6 @@ namespace {
 
 constexpr int64_t kDefaultBudgetMs = 2000;
 
-std::string config_text(const IntegrationConfig& in, const std::string& key) {
-  try {
-    auto o = Poco::JSON::Parser().parse(in.config_json).extract<Poco::JSON::Object::Ptr>();
-    return o->has(key) && !o->isNull(key) ? o->get(key).toString() : "";
-  } catch (const Poco::Exception&) {
-    return "";
-  }
-}
 
 void send_skipped(Exchange& ex, const std::string& why, const std::string& integration) {
   Poco::JSON::Object answer;
@@ -47,7 +38,7 @@ void lookup_contact(Exchange& ex, IngressServices& s) {
   // The tenant's integration with look-up enabled (`lookup: true`), serving now.
   const IntegrationConfig* chosen = nullptr;
   for (const auto& in : ex.caller.tenant->integrations)
-    if (in.enabled && config_text(in, "lookup") == "true") {
+    if (in.enabled && in.setting("lookup") == "true") {
       chosen = &in;
       break;
     }
@@ -55,7 +46,7 @@ void lookup_contact(Exchange& ex, IngressServices& s) {
   auto integration = s.registry.integration(chosen->key());
   if (!integration) return send_skipped(ex, "not served right now", chosen->id);
   int64_t budget = kDefaultBudgetMs;
-  if (auto configured = config_text(*chosen, "lookup_timeout"); !configured.empty())
+  if (auto configured = chosen->setting("lookup_timeout"); !configured.empty())
     if (auto ms = parse_duration_ms(configured); ms.ok() && *ms > 0) budget = *ms;
   if (cap_ms > 0) budget = std::min(budget, cap_ms);
   ContactLookup found = crmhost::lookup_contact(integration, email, s.clock, budget);

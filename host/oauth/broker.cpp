@@ -47,12 +47,7 @@ std::string base64url(std::string_view bytes) {
 }
 
 std::string config_text(const Integration& in, const std::string& key) {
-  try {
-    auto o = Poco::JSON::Parser().parse(in.config().config_json).extract<Poco::JSON::Object::Ptr>();
-    return o->has(key) && !o->isNull(key) ? o->get(key).toString() : "";
-  } catch (const Poco::Exception&) {
-    return "";
-  }
+  return in.config().setting(key);
 }
 
 // "{name}" in a template becomes the integration's config value `name`, URL-encoded.
@@ -162,6 +157,31 @@ Status OAuthBroker::save(const Connection& conn, const IntegrationKey& key) {
   return vault_.put_secret(key, kField, text.str(), clock_.wall_ms(), nullptr);
 }
 
+namespace {
+
+// The token endpoint request of `in`'s provider, with its client, before the grant is chosen.
+Expected<TokenRequest> token_request(const Integration& in, const SecretResolver& secrets) {
+  const crmh_oauth_provider* p = in.oauth_provider();
+  if (p == nullptr || p->token_url == nullptr)  // the adapter changed since the flow started
+    return Error{"adapter " + in.config().adapter + " offers no OAuth token endpoint",
+                 ErrorKind::kBadInput};
+  auto url = expand(p->token_url, in);
+  if (!url.ok()) return url.failure();
+  TokenRequest request;
+  request.url = *url;
+  request.client_id = config_text(in, "client_id");
+  if (auto ref = in.config().secret_refs.find("client_secret"); ref != in.config().secret_refs.end()) {
+    auto secret = secrets.resolve(ref->second);
+    if (!secret.ok()) return secret.failure();
+    request.client_secret = *secret;
+  }
+  request.basic_auth = (p->flags & CRMH_OAUTH_CLIENT_BASIC_AUTH) != 0;
+  request.api_base_field = p->api_base_field ? p->api_base_field : "";
+  return request;
+}
+
+}  // namespace
+
 Status OAuthBroker::renew(Connection& conn, const Integration& in) {
   const crmh_oauth_provider* p = in.oauth_provider();
   if (p == nullptr) return Error{"the adapter has no OAuth provider", ErrorKind::kBadInput};
@@ -172,18 +192,9 @@ Status OAuthBroker::renew(Connection& conn, const Integration& in) {
     (void)save(conn, in.config().key());
     return Error{conn.reason, ErrorKind::kConflict};
   }
-  auto url = expand(p->token_url, in);
-  if (!url.ok()) return url.failure();
-  TokenRequest request;
-  request.url = *url;
-  request.client_id = config_text(in, "client_id");
-  if (auto ref = in.config().secret_refs.find("client_secret"); ref != in.config().secret_refs.end()) {
-    auto secret = secrets_.resolve(ref->second);
-    if (!secret.ok()) return secret.failure();
-    request.client_secret = *secret;
-  }
-  request.basic_auth = (p->flags & CRMH_OAUTH_CLIENT_BASIC_AUTH) != 0;
-  request.api_base_field = p->api_base_field ? p->api_base_field : "";
+  auto made = token_request(in, secrets_);
+  if (!made.ok()) return made.failure();
+  TokenRequest& request = *made;
   if (cc) {
     request.form = {{"grant_type", "client_credentials"}};
     if (p->scopes) request.form["scope"] = p->scopes;
@@ -405,22 +416,9 @@ Expected<IntegrationKey> OAuthBroker::finish(const std::string& state, const std
                  ErrorKind::kNotFound};
   auto in = integration_of_(flow->key);
   if (!in) return Error{"integration " + flow->key.log_name() + " is not served", ErrorKind::kNotFound};
-  const crmh_oauth_provider* p = in->oauth_provider();
-  if (p == nullptr || p->token_url == nullptr)  // the adapter changed since the flow started
-    return Error{"adapter " + in->config().adapter + " offers no OAuth authorization",
-                 ErrorKind::kBadInput};
-  auto url = expand(p->token_url, *in);
-  if (!url.ok()) return url.failure();
-  TokenRequest request;
-  request.url = *url;
-  request.client_id = config_text(*in, "client_id");
-  if (auto ref = in->config().secret_refs.find("client_secret"); ref != in->config().secret_refs.end()) {
-    auto secret = secrets_.resolve(ref->second);
-    if (!secret.ok()) return secret.failure();
-    request.client_secret = *secret;
-  }
-  request.basic_auth = (p->flags & CRMH_OAUTH_CLIENT_BASIC_AUTH) != 0;
-  request.api_base_field = p->api_base_field ? p->api_base_field : "";
+  auto made = token_request(*in, secrets_);
+  if (!made.ok()) return made.failure();
+  TokenRequest& request = *made;
   request.form = {{"grant_type", "authorization_code"}, {"code", code},
                   {"redirect_uri", redirect_uri()}};
   if (!flow->verifier.empty()) request.form["code_verifier"] = flow->verifier;

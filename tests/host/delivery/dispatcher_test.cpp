@@ -53,9 +53,7 @@ class DispatcherTest : public ::testing::Test {
     registry_ = std::make_unique<AdapterRegistry>(testing::WebhookPluginDir(dir_).string(),
                                                   (dir_ / "copies").string(), clock_,
                                                   reference_secrets());
-    std::vector<IntegrationConfig> all;
-    for (const auto& t : config.tenants) all.insert(all.end(), t.integrations.begin(), t.integrations.end());
-    registry_->load(all);
+    registry_->load(testing::Integrations(config));
     RetrySettings retry;
     retry.base_ms = 10;
     retry.cap_ms = 20;

@@ -19,9 +19,7 @@ class AdapterRegistryTest : public ::testing::Test {
     registry_ = std::make_unique<AdapterRegistry>(testing::WebhookPluginDir(dir_).string(),
                                                   (dir_ / "copies").string(), clock_,
                                                   reference_secrets());
-    std::vector<IntegrationConfig> all;
-    for (const auto& t : config.tenants) all.insert(all.end(), t.integrations.begin(), t.integrations.end());
-    registry_->load(all);
+    registry_->load(testing::Integrations(config));
     return *registry_;
   }
   testing::TempDir dir_;

@@ -34,6 +34,14 @@ inline void AddIntegration(Config& config, IntegrationConfig ic) {
   config.tenants.push_back(std::move(t));
 }
 
+// Every integration of every tenant of `config`, as the registry is loaded with them.
+inline std::vector<IntegrationConfig> Integrations(const Config& config) {
+  std::vector<IntegrationConfig> all;
+  for (const auto& t : config.tenants)
+    all.insert(all.end(), t.integrations.begin(), t.integrations.end());
+  return all;
+}
+
 // A plugin_dir holding a copy of webhook.so.
 inline std::filesystem::path WebhookPluginDir(const TempDir& dir) {
   auto plugins = dir / "plugins";
