@@ -6,6 +6,7 @@
 
 #include <algorithm>
 
+#include "plugins/credentialed_call.h"
 #include "plugins/host_services.h"
 
 namespace crmhost {
@@ -289,7 +290,6 @@ bool Dispatcher::run(const LeasedDelivery& d, HttpTransport& http, Worker& self,
   };
   if (!integration)
     return park("integration " + d.tenant_id + "/" + d.integration_id + " has no loaded adapter");
-  crmh_call call{integration.get(), &http, self.deadline_ms};
   crmh_delivery delivery{};
   delivery.struct_size = sizeof delivery;
   delivery.attempt = static_cast<uint32_t>(d.attempt);
@@ -298,7 +298,7 @@ bool Dispatcher::run(const LeasedDelivery& d, HttpTransport& http, Worker& self,
   delivery.tenant_id = view(d.tenant_id);
   delivery.integration_id = view(d.integration_id);
   delivery.event_type = view(d.event_type);
-  delivery.deadline_ms = call.deadline_ms;
+  delivery.deadline_ms = self.deadline_ms;
   delivery.payload_schema_version = 1;
   delivery.payload_json = view(d.payload);
   crmh_result result{};
@@ -306,27 +306,19 @@ bool Dispatcher::run(const LeasedDelivery& d, HttpTransport& http, Worker& self,
 
   int64_t started_at = clock_.wall_ms();
   int64_t t0 = clock_.monotonic_ms();
-  crmh_status status = integration->deliver(&call, delivery, &result);
+  auto called = call_with_credential(
+      *integration, http, self.deadline_ms,
+      [&](crmh_call* call) {
+        result = crmh_result{};
+        result.struct_size = sizeof result;
+        return integration->deliver(call, delivery, &result);
+      },
+      [&] { return self.abandoned.load(); });
   if (self.abandoned.load()) return false;  // the watchdog settled this delivery already
   // The host could attach no credential: a person must authorize the connection first.
-  if (!call.reauthorization_needed.empty())
-    return park("reauthorization required: " + call.reauthorization_needed);
-  // The CRM refused the credential the host attached: refresh once and try again at once. A
-  // second AUTH_EXPIRED is retried as usual.
-  if (status == CRMH_AUTH_EXPIRED && integration->credentials() && !call.authorization_used.empty()) {
-    auto fresh = integration->credentials()->after_rejection(*integration, call.authorization_used);
-    if (!fresh.ok() && fresh.error_kind() == ErrorKind::kConflict)
-      return park("reauthorization required: " + fresh.error());
-    if (fresh.ok()) {
-      crmh_call again{integration.get(), &http, self.deadline_ms};
-      result = crmh_result{};
-      result.struct_size = sizeof result;
-      status = integration->deliver(&again, delivery, &result);
-      if (self.abandoned.load()) return false;
-      if (!again.reauthorization_needed.empty())
-        return park("reauthorization required: " + again.reauthorization_needed);
-    }
-  }
+  if (!called.reauthorization.empty())
+    return park("reauthorization required: " + called.reauthorization);
+  crmh_status status = called.status;
   int64_t duration = clock_.monotonic_ms() - t0;
   result.message[sizeof result.message - 1] = '\0';
 

@@ -7,7 +7,7 @@
 #include <thread>
 
 #include "common/outcome.h"
-#include "plugins/host_services.h"
+#include "plugins/credentialed_call.h"
 #include "plugins/http_client.h"
 
 namespace crmhost {
@@ -21,7 +21,7 @@ void write_json(void* ctx, crmh_str json) {
   static_cast<Written*>(ctx)->json.append(json.ptr ? json.ptr : "", json.len);
 }
 
-// One call of the adapter, with one refresh and a second call on AUTH_EXPIRED.
+// One call of the adapter (with one refresh and a second call on AUTH_EXPIRED).
 ContactLookup run(const std::shared_ptr<Integration>& in, const std::string& email,
                   const Clock& clock, int64_t deadline_ms) {
   ContactLookup answer;
@@ -32,51 +32,47 @@ ContactLookup run(const std::shared_ptr<Integration>& in, const std::string& ema
   lookup.tenant_id = {in->config().tenant_id.data(), in->config().tenant_id.size()};
   lookup.integration_id = {in->config().id.data(), in->config().id.size()};
   lookup.deadline_ms = deadline_ms;
-  for (int round = 0; round < 2; ++round) {
-    crmh_call call(in.get(), &http, deadline_ms);
-    crmh_result result{};
+  crmh_result result{};
+  Written written;
+  auto called = call_with_credential(*in, http, deadline_ms, [&](crmh_call* call) {
+    result = crmh_result{};
     result.struct_size = sizeof result;
-    Written written;
-    crmh_status status = in->lookup_contact(&call, lookup, {&written, write_json}, &result);
-    result.message[sizeof result.message - 1] = '\0';
-    if (!call.reauthorization_needed.empty()) {
-      answer.skipped = "reauthorization required";
-      return answer;
-    }
-    if (status == CRMH_AUTH_EXPIRED && round == 0 && in->credentials() &&
-        !call.authorization_used.empty()) {
-      auto fresh = in->credentials()->after_rejection(*in, call.authorization_used);
-      if (fresh.ok()) continue;
-      answer.skipped = fresh.error_kind() == ErrorKind::kConflict ? "reauthorization required"
-                                                                   : "credential unavailable";
-      return answer;
-    }
-    if (status != CRMH_OK) {
-      answer.skipped = std::string(outcome_name(outcome_of(status))) +
-                       (result.http_status ? " (HTTP " + std::to_string(result.http_status) + ")" : "");
-      if (status == CRMH_UNSUPPORTED) answer.skipped = "the adapter offers no look-up";
-      return answer;
-    }
-    try {
-      auto o = Poco::JSON::Parser().parse(written.json).extract<Poco::JSON::Object::Ptr>();
-      answer.found = o->optValue<bool>("found", false);
-      if (answer.found) {
-        auto contact = o->getObject("contact");
-        if (!contact) {
-          answer.found = false;
-          answer.skipped = "the adapter answered found without a contact";
-          return answer;
-        }
-        std::ostringstream text;
-        contact->stringify(text);
-        answer.contact_json = text.str();
-      }
-    } catch (const Poco::Exception&) {
-      answer.skipped = "the adapter's answer is not JSON";
-    }
+    written.json.clear();
+    return in->lookup_contact(call, lookup, {&written, write_json}, &result);
+  });
+  result.message[sizeof result.message - 1] = '\0';
+  const crmh_status status = called.status;
+  if (!called.reauthorization.empty()) {
+    answer.skipped = "reauthorization required";
     return answer;
   }
-  answer.skipped = "AUTH_EXPIRED";
+  if (called.credential_unavailable) {
+    answer.skipped = "credential unavailable";
+    return answer;
+  }
+  if (status != CRMH_OK) {
+    answer.skipped = std::string(outcome_name(outcome_of(status))) +
+                     (result.http_status ? " (HTTP " + std::to_string(result.http_status) + ")" : "");
+    if (status == CRMH_UNSUPPORTED) answer.skipped = "the adapter offers no look-up";
+    return answer;
+  }
+  try {
+    auto o = Poco::JSON::Parser().parse(written.json).extract<Poco::JSON::Object::Ptr>();
+    answer.found = o->optValue<bool>("found", false);
+    if (answer.found) {
+      auto contact = o->getObject("contact");
+      if (!contact) {
+        answer.found = false;
+        answer.skipped = "the adapter answered found without a contact";
+        return answer;
+      }
+      std::ostringstream text;
+      contact->stringify(text);
+      answer.contact_json = text.str();
+    }
+  } catch (const Poco::Exception&) {
+    answer.skipped = "the adapter's answer is not JSON";
+  }
   return answer;
 }
 
