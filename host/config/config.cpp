@@ -293,14 +293,22 @@ int64_t unit_ms(const std::string& unit) {
 
 }  // namespace
 
-std::string IntegrationConfig::setting(const std::string& key) const {
+std::map<std::string, std::string, std::less<>> IntegrationConfig::settings() const {
+  std::map<std::string, std::string, std::less<>> out;
   try {
     Poco::JSON::Parser parser;
     auto o = parser.parse(config_json).extract<Poco::JSON::Object::Ptr>();
-    return o->has(key) && !o->isNull(key) ? o->get(key).toString() : "";
+    for (const auto& [key, value] : *o)
+      if (!value.isEmpty()) out[key] = value.toString();
   } catch (const Poco::Exception&) {
-    return "";
   }
+  return out;
+}
+
+std::string IntegrationConfig::setting(const std::string& key) const {
+  auto all = settings();
+  auto it = all.find(key);
+  return it == all.end() ? "" : it->second;
 }
 
 bool IntegrationConfig::subscribes_to(const std::string& event_type) const {

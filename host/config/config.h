@@ -39,6 +39,8 @@ struct IntegrationConfig {
   IntegrationKey key() const { return {tenant_id, id}; }
   // A non-secret config value as text ("true", "1500ms", a URL); "" when absent or null.
   std::string setting(const std::string& key) const;
+  // Every such value at once.
+  std::map<std::string, std::string, std::less<>> settings() const;
   bool operator==(const IntegrationConfig&) const = default;
 };
 

@@ -46,8 +46,8 @@ std::string base64url(std::string_view bytes) {
   return s;
 }
 
-std::string config_text(const Integration& in, const std::string& key) {
-  return in.config().setting(key);
+const std::string& config_text(const Integration& in, const std::string& key) {
+  return in.setting(key);
 }
 
 // "{name}" in a template becomes the integration's config value `name`, URL-encoded.

@@ -13,7 +13,14 @@ Integration::Integration(IntegrationConfig config, std::shared_ptr<const Adapter
       library_(std::move(library)),
       clock_(clock),
       log_name_(config_.key().log_name()),
+      settings_(config_.settings()),
       threadsafe_(library_->descriptor().flags & CRMH_FLAG_INSTANCE_THREADSAFE) {}
+
+const std::string& Integration::setting(const std::string& key) const {
+  static const std::string kNone;
+  auto it = settings_.find(key);
+  return it == settings_.end() ? kNone : it->second;
+}
 
 Status Integration::prepare_secrets(const SecretResolver& secrets) {
   for (const auto& [name, ref] : config_.secret_refs) {

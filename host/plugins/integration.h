@@ -45,6 +45,8 @@ class Integration {
   crmh_status test_connection(crmh_call* call, crmh_result* out);
 
   const IntegrationConfig& config() const { return config_; }
+  // config().setting(key), read once at create: the broker asks on every credentialed call.
+  const std::string& setting(const std::string& key) const;
   const AdapterLibrary& library() const { return *library_; }
   const Clock& clock() const { return clock_; }
   // Null when the host attaches no credential for this integration.
@@ -65,6 +67,7 @@ class Integration {
   const Clock& clock_;
   CredentialSource* credentials_ = nullptr;
   std::string log_name_;
+  std::map<std::string, std::string, std::less<>> settings_;  // config_json's values as text
   // secret key -> its prepared HMAC key per CRMH_KEY_* format (index = format; null where the
   // secret does not decode in it). Immutable after construction, so read without a lock.
   static constexpr uint32_t kKeyFormats = CRMH_KEY_WHSEC_BASE64 + 1;
