@@ -108,15 +108,7 @@ std::string secret_aad(const IntegrationKey& integration, std::string_view field
   return aad;
 }
 
-Keyring::Keyring(MasterKey current) : Keyring(std::move(current), {}) {}
-
-Keyring::Keyring(MasterKey current, std::vector<MasterKey> older) : current_id_(current.id) {
-  for (auto& k : older) {
-    std::string id = k.id;
-    keys_.emplace(id, std::move(k));
-  }
-  keys_.insert_or_assign(current_id_, std::move(current));
-}
+Keyring::Keyring(MasterKey key) : key_(std::move(key)) {}
 
 std::string Keyring::key_id_of(std::string_view sealed) {
   if (sealed.size() < kHeader + kTagBytes || sealed.substr(0, 2) != std::string_view(kMagic, 2))
@@ -125,13 +117,13 @@ std::string Keyring::key_id_of(std::string_view sealed) {
 }
 
 std::string Keyring::seal(std::string_view plaintext, std::string_view aad) const {
-  const MasterKey& key = keys_.at(current_id_);
+  const MasterKey& key = key_;
   std::string out(kHeader + plaintext.size() + kTagBytes, '\0');
   auto* p = reinterpret_cast<unsigned char*>(out.data());
   std::copy(kMagic, kMagic + 2, p);
   // The id's hex back to its 8 bytes.
   for (size_t i = 0; i < kIdBytes; ++i)
-    p[2 + i] = static_cast<unsigned char>(std::stoi(current_id_.substr(2 * i, 2), nullptr, 16));
+    p[2 + i] = static_cast<unsigned char>(std::stoi(key_.id.substr(2 * i, 2), nullptr, 16));
   unsigned char* nonce = p + 2 + kIdBytes;
   if (RAND_bytes(nonce, kNonceBytes) != 1) std::abort();  // never seal under a predictable nonce
   CipherCtx ctx(EVP_CIPHER_CTX_new(), EVP_CIPHER_CTX_free);
@@ -155,8 +147,7 @@ std::string Keyring::seal(std::string_view plaintext, std::string_view aad) cons
 Expected<std::string> Keyring::open(std::string_view sealed, std::string_view aad) const {
   std::string id = key_id_of(sealed);
   if (id.empty()) return Error{"not a sealed secret", ErrorKind::kBadInput};
-  auto it = keys_.find(id);
-  if (it == keys_.end())
+  if (id != key_.id)
     return Error{"the master key with id " + id + " is not configured", ErrorKind::kNotFound};
   const auto* p = reinterpret_cast<const unsigned char*>(sealed.data());
   const size_t n = sealed.size() - kHeader - kTagBytes;
@@ -167,7 +158,7 @@ Expected<std::string> Keyring::open(std::string_view sealed, std::string_view aa
   std::copy(p + kHeader + n, p + kHeader + n + kTagBytes, tag.begin());
   bool ok =
       ctx &&
-      EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, it->second.bytes.data(),
+      EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key_.bytes.data(),
                          p + 2 + kIdBytes) == 1 &&
       EVP_DecryptUpdate(ctx.get(), nullptr, &len,
                         reinterpret_cast<const unsigned char*>(aad.data()),

@@ -15,10 +15,8 @@
 #pragma once
 
 #include <array>
-#include <map>
 #include <string>
 #include <string_view>
-#include <vector>
 
 #include "common/expected.h"
 #include "common/integration_key.h"
@@ -44,12 +42,12 @@ std::string secret_aad(const IntegrationKey& integration, std::string_view field
 
 class Keyring {
  public:
-  // Seals under `current`; opens ciphertexts of `current` and of every key in `older`.
-  explicit Keyring(MasterKey current);
-  Keyring(MasterKey current, std::vector<MasterKey> older);
+  // Seals under `key` and opens what it sealed. (A rotation re-seals everything under the new
+  // key in one transaction, so no store needs two keys at once.)
+  explicit Keyring(MasterKey key);
 
-  const std::string& current_id() const { return current_id_; }
-  bool has(const std::string& key_id) const { return keys_.count(key_id) > 0; }
+  const std::string& current_id() const { return key_.id; }
+  bool has(const std::string& key_id) const { return key_id == key_.id; }
 
   std::string seal(std::string_view plaintext, std::string_view aad) const;
   // kBadInput for bytes that are not a sealed secret; kNotFound naming the key id when this
@@ -61,8 +59,7 @@ class Keyring {
   static std::string key_id_of(std::string_view sealed);
 
  private:
-  std::string current_id_;
-  std::map<std::string, MasterKey> keys_;
+  MasterKey key_;
 };
 
 }  // namespace crmhost

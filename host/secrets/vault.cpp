@@ -42,29 +42,37 @@ Status Vault::check() const {
                ErrorKind::kBadInput};
 }
 
+namespace {
+
+SealedSecret seal(const Keyring& keyring, const IntegrationKey& integration,
+                  const std::string& field, const std::string& plaintext) {
+  return {field, keyring.current_id(), keyring.seal(plaintext, secret_aad(integration, field))};
+}
+
+Error no_master_key() {
+  return Error{"master_key is not set in the config: crmhost cannot store a secret",
+               ErrorKind::kConflict};
+}
+
+}  // namespace
+
 Status Vault::put_integration(const StoredIntegration& integration,
                               const std::map<std::string, std::string>& values, bool create,
                               const AuditEntry& audit) {
   std::shared_lock lock(mu_);
-  if (!values.empty() && !keyring_)
-    return Error{"master_key is not set in the config: crmhost cannot store a secret",
-                 ErrorKind::kConflict};
+  if (!values.empty() && !keyring_) return no_master_key();
   std::vector<SealedSecret> sealed;
   for (const auto& [field, plaintext] : values)
-    sealed.push_back({field, keyring_->current_id(),
-                      keyring_->seal(plaintext, secret_aad(integration.key, field))});
+    sealed.push_back(seal(*keyring_, integration.key, field, plaintext));
   return store_.put_integration(integration, sealed, create, audit);
 }
 
 Status Vault::put_secret(const IntegrationKey& integration, const std::string& field,
                          const std::string& plaintext, int64_t now_ms, const AuditEntry* audit) {
   std::shared_lock lock(mu_);
-  if (!keyring_)
-    return Error{"master_key is not set in the config: crmhost cannot store a secret",
-                 ErrorKind::kConflict};
-  SealedSecret sealed{field, keyring_->current_id(),
-                      keyring_->seal(plaintext, secret_aad(integration, field))};
-  return store_.put_secret(integration, sealed, now_ms, audit);
+  if (!keyring_) return no_master_key();
+  return store_.put_secret(integration, seal(*keyring_, integration, field, plaintext), now_ms,
+                           audit);
 }
 
 Expected<std::string> Vault::open(const IntegrationKey& integration,
@@ -97,8 +105,7 @@ Status Vault::rotate(MasterKey next, const AuditEntry& audit) {
       return Error{"rotation stopped before writing anything: " + integration.log_name() + " " +
                        secret.field + ": " + plaintext.error(),
                    ErrorKind::kBadInput};
-    reseals.push_back({integration,
-                       {secret.field, next_ring->current_id(), next_ring->seal(*plaintext, aad)},
+    reseals.push_back({integration, seal(*next_ring, integration, secret.field, *plaintext),
                        secret.sealed});
   }
   if (auto s = store_.reseal_secrets(reseals, audit); !s.ok()) return s;

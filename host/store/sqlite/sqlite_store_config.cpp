@@ -20,6 +20,18 @@ std::string joined(const std::vector<std::string>& items) {
   return out;
 }
 
+// Inserts or replaces one sealed secret row, in the caller's transaction.
+Status write_secret(StatementCache& sql, const IntegrationKey& key, const SealedSecret& secret,
+                    int64_t now_ms) {
+  auto& put = sql(
+      "INSERT INTO secrets(tenant_id, integration_id, field, key_id, sealed, updated_at)"
+      " VALUES(?1,?2,?3,?4,?5,?6) ON CONFLICT(tenant_id, integration_id, field) DO UPDATE"
+      " SET key_id=?4, sealed=?5, updated_at=?6");
+  put.bind(1, key.tenant_id).bind(2, key.integration_id).bind(3, secret.field);
+  put.bind(4, secret.key_id).bind_blob(5, secret.sealed).bind(6, now_ms);
+  return put.run();
+}
+
 std::vector<std::string> split(const std::string& text) {
   std::vector<std::string> out;
   std::stringstream in(text);
@@ -254,30 +266,15 @@ Status SqliteStore::put_integration(const StoredIntegration& in,
       del.bind(1, in.key.tenant_id).bind(2, in.key.integration_id).bind(3, f);
       if (auto s = del.run(); !s.ok()) return s;
     }
-    for (const auto& secret : secrets) {
-      auto& put =
-          sql("INSERT INTO secrets(tenant_id, integration_id, field, key_id, sealed, updated_at)"
-              " VALUES(?1,?2,?3,?4,?5,?6) ON CONFLICT(tenant_id, integration_id, field) DO UPDATE"
-              " SET key_id=?4, sealed=?5, updated_at=?6");
-      put.bind(1, in.key.tenant_id).bind(2, in.key.integration_id).bind(3, secret.field);
-      put.bind(4, secret.key_id).bind_blob(5, secret.sealed).bind(6, in.updated_at_ms);
-      if (auto s = put.run(); !s.ok()) return s;
-    }
+    for (const auto& secret : secrets)
+      if (auto s = write_secret(sql, in.key, secret, in.updated_at_ms); !s.ok()) return s;
     return ok_status();
   });
 }
 
 Status SqliteStore::put_secret(const IntegrationKey& key, const SealedSecret& secret,
                                int64_t now_ms, const AuditEntry* audit) {
-  auto body = [&](StatementCache& sql) -> Status {
-    auto& put = sql(
-        "INSERT INTO secrets(tenant_id, integration_id, field, key_id, sealed, updated_at)"
-        " VALUES(?1,?2,?3,?4,?5,?6) ON CONFLICT(tenant_id, integration_id, field) DO UPDATE"
-        " SET key_id=?4, sealed=?5, updated_at=?6");
-    put.bind(1, key.tenant_id).bind(2, key.integration_id).bind(3, secret.field);
-    put.bind(4, secret.key_id).bind_blob(5, secret.sealed).bind(6, now_ms);
-    return put.run();
-  };
+  auto body = [&](StatementCache& sql) { return write_secret(sql, key, secret, now_ms); };
   if (audit) return change(*audit, body);
   std::lock_guard lock(write_mu_);
   Transaction txn(*write_sql_);
