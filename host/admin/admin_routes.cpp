@@ -1,5 +1,6 @@
 #include "admin/admin_routes.h"
 
+#include <Poco/JSON/Parser.h>
 #include <Poco/Logger.h>
 
 #include <mutex>
@@ -24,6 +25,18 @@ void apply_configuration_change(AdminServices& s) {
     Poco::Logger::get("crmhost.admin").warning(refreshed.error());
   s.registry.update(s.directory.snapshot()->integrations());
   s.dispatcher.wake();  // deliveries parked for an integration that now serves may flow
+}
+
+IntegrationKey addressed_integration(const Exchange& ex) {
+  return {ex.caller.admin ? ex.params.at(0) : ex.caller.tenant->id, ex.params.back()};
+}
+
+Poco::JSON::Object::Ptr parse_object(const std::string& json) {
+  try {
+    return Poco::JSON::Parser().parse(json).extract<Poco::JSON::Object::Ptr>();
+  } catch (const Poco::Exception&) {
+    return nullptr;
+  }
 }
 
 std::string actor_of(const Exchange& ex) {

@@ -51,6 +51,11 @@ void add_oauth_routes(Router& router, AdminServices& services, bool tenant_api);
 void apply_configuration_change(AdminServices& services);
 // "admin" or "tenant:<id>", for the audit log.
 std::string actor_of(const Exchange& exchange);
+// The integration a per-integration call names: /v1/tenants/{tenant}/integrations/{id}/… for the
+// admin key, /v1/integrations/{id}/… (the caller's own tenant) for a tenant key.
+IntegrationKey addressed_integration(const Exchange& exchange);
+// `json` as a JSON object, or null when it is not one.
+Poco::JSON::Object::Ptr parse_object(const std::string& json);
 void readyz(Exchange& exchange, AdminServices& services);         // GET /readyz
 
 }  // namespace crmhost

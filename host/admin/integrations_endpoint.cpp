@@ -9,7 +9,6 @@
 // is a 400 with its message and nothing changes. Integrations of the YAML file are read-only here
 // (409 naming the file).
 #include <Poco/JSON/Array.h>
-#include <Poco/JSON/Parser.h>
 
 #include <set>
 #include <sstream>
@@ -23,13 +22,6 @@ namespace {
 constexpr size_t kMaxDocument = 64 * 1024;
 constexpr int64_t kTestTimeoutMs = 15000;
 
-Poco::JSON::Object::Ptr parse_object(const std::string& json) {
-  try {
-    return Poco::JSON::Parser().parse(json).extract<Poco::JSON::Object::Ptr>();
-  } catch (const Poco::Exception&) {
-    return nullptr;
-  }
-}
 
 std::string stringify(const Poco::JSON::Object& o) {
   std::ostringstream out;
@@ -84,11 +76,6 @@ Poco::JSON::Object integration_json(const IntegrationConfig& in, const AdminServ
   return o;
 }
 
-// The tenant the path names, for the admin key; or the caller's own, for a tenant key.
-std::string tenant_of(const Exchange& ex) {
-  return ex.caller.admin ? ex.params.at(0) : ex.caller.tenant->id;
-}
-const std::string& integration_id_of(const Exchange& ex) { return ex.params.back(); }
 
 bool refuse_if_declared_in_file(Exchange& ex, const IntegrationConfig& in) {
   if (in.declared_in.empty()) return false;
@@ -185,7 +172,7 @@ void store_integration(Exchange& ex, AdminServices& s, IntegrationDocument doc, 
 
 void list_integrations(Exchange& ex, AdminServices& s) {
   auto snap = s.directory.snapshot();
-  const std::string tenant = tenant_of(ex);
+  const std::string tenant = ex.caller.admin ? ex.params.at(0) : ex.caller.tenant->id;
   const TenantConfig* t = snap->tenant(tenant);
   if (t == nullptr) return ex.send_problem({404, "not_found", "no tenant " + tenant, ""});
   Poco::JSON::Array list;
@@ -197,14 +184,14 @@ void list_integrations(Exchange& ex, AdminServices& s) {
 
 void get_integration(Exchange& ex, AdminServices& s) {
   auto snap = s.directory.snapshot();
-  IntegrationKey key{tenant_of(ex), integration_id_of(ex)};
+  const IntegrationKey key = addressed_integration(ex);
   const IntegrationConfig* in = snap->integration(key);
   if (in == nullptr) return ex.send_problem({404, "not_found", "no integration " + key.log_name(), ""});
   ex.send_json(200, integration_json(*in, s));
 }
 
 void create_integration(Exchange& ex, AdminServices& s) {
-  const std::string tenant = tenant_of(ex);
+  const std::string tenant = ex.caller.admin ? ex.params.at(0) : ex.caller.tenant->id;
   auto snap = s.directory.snapshot();
   if (snap->tenant(tenant) == nullptr)
     return ex.send_problem({404, "not_found", "no tenant " + tenant, ""});
@@ -223,7 +210,7 @@ void create_integration(Exchange& ex, AdminServices& s) {
 
 void replace_integration(Exchange& ex, AdminServices& s, bool merge) {
   auto snap = s.directory.snapshot();
-  IntegrationKey key{tenant_of(ex), integration_id_of(ex)};
+  const IntegrationKey key = addressed_integration(ex);
   const IntegrationConfig* before = snap->integration(key);
   if (before == nullptr) return ex.send_problem({404, "not_found", "no integration " + key.log_name(), ""});
   if (refuse_if_declared_in_file(ex, *before)) return;
@@ -269,7 +256,7 @@ void replace_integration(Exchange& ex, AdminServices& s, bool merge) {
 
 void delete_integration(Exchange& ex, AdminServices& s) {
   auto snap = s.directory.snapshot();
-  IntegrationKey key{tenant_of(ex), integration_id_of(ex)};
+  const IntegrationKey key = addressed_integration(ex);
   const IntegrationConfig* before = snap->integration(key);
   if (before == nullptr) return ex.send_problem({404, "not_found", "no integration " + key.log_name(), ""});
   if (refuse_if_declared_in_file(ex, *before)) return;
@@ -284,7 +271,7 @@ void delete_integration(Exchange& ex, AdminServices& s) {
 
 void test_integration(Exchange& ex, AdminServices& s) {
   auto snap = s.directory.snapshot();
-  IntegrationKey key{tenant_of(ex), integration_id_of(ex)};
+  const IntegrationKey key = addressed_integration(ex);
   if (snap->integration(key) == nullptr)
     return ex.send_problem({404, "not_found", "no integration " + key.log_name(), ""});
   ConnectionTest t = run_connection_test(s.registry, key, s.clock, kTestTimeoutMs);

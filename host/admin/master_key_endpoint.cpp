@@ -1,7 +1,5 @@
 // POST /v1/master-key/rotate (admin key): `crmhost rotate-key` against a running daemon. The
 // daemon re-seals every stored secret under the new key, which seals from then on.
-#include <Poco/JSON/Parser.h>
-
 #include "admin/admin_routes.h"
 
 namespace crmhost {
@@ -11,13 +9,9 @@ void rotate_master_key(Exchange& ex, AdminServices& s) {
   Problem problem;
   auto body = ex.json_body(4096, &problem);
   if (!body.ok()) return ex.send_problem(problem);
-  std::string ref;
-  try {
-    auto doc = Poco::JSON::Parser().parse(*body).extract<Poco::JSON::Object::Ptr>();
-    ref = doc->optValue<std::string>("new_key", "");
-  } catch (const Poco::Exception&) {
-    return ex.send_problem({400, "bad_json", "body must be {\"new_key\": \"file:/path\"}", ""});
-  }
+  auto doc = parse_object(*body);
+  if (!doc) return ex.send_problem({400, "bad_json", "body must be {\"new_key\": \"file:/path\"}", ""});
+  const std::string ref = doc->optValue<std::string>("new_key", "");
   if (ref.empty()) return ex.send_problem({400, "missing_field", "new_key is required", "new_key"});
   auto key = load_master_key(ref);
   if (!key.ok()) return ex.send_problem({400, "bad_field", key.error(), "new_key"});

@@ -27,8 +27,8 @@ std::string page(const std::string& title, const std::string& text) {
          "</p></body></html>";
 }
 
-void start(Exchange& ex, AdminServices& s, bool tenant_api) {
-  IntegrationKey key{tenant_api ? ex.caller.tenant->id : ex.params.at(0), ex.params.back()};
+void start(Exchange& ex, AdminServices& s) {
+  const IntegrationKey key = addressed_integration(ex);
   if (s.directory.snapshot()->integration(key) == nullptr)
     return ex.send_problem({404, "not_found", "no integration " + key.log_name(), ""});
   auto url = s.oauth.start(key);
@@ -72,11 +72,11 @@ void callback(Exchange& ex, AdminServices& s) {
 void add_oauth_routes(Router& r, AdminServices& s, bool tenant_api) {
   if (tenant_api) {
     r.add("POST", "/v1/integrations/{id}/oauth/start", Access::kTenant,
-          [&s](Exchange& ex) { start(ex, s, true); });
+          [&s](Exchange& ex) { start(ex, s); });
     r.add("GET", "/oauth/callback", Access::kPublic, [&s](Exchange& ex) { callback(ex, s); });
   } else {
     r.add("POST", "/v1/tenants/{tenant}/integrations/{id}/oauth/start", Access::kAdmin,
-          [&s](Exchange& ex) { start(ex, s, false); });
+          [&s](Exchange& ex) { start(ex, s); });
   }
 }
 

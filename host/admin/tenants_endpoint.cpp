@@ -2,7 +2,6 @@
 // in the answer that makes it; only its hash is kept. Tenants of the YAML file are listed but
 // read-only here (409 naming the file).
 #include <Poco/JSON/Array.h>
-#include <Poco/JSON/Parser.h>
 
 #include "admin/admin_routes.h"
 #include "common/ids.h"
@@ -44,6 +43,12 @@ Poco::JSON::Object key_json(const std::string& key, const ApiKeyRecord& record) 
 
 void send_failure(Exchange& ex, const Error& e) { ex.send_problem(problem_for(e)); }
 
+// A stored tenant's key records; a file tenant's keys are not listed.
+Expected<std::vector<ApiKeyRecord>> keys_of(const TenantConfig& t, AdminServices& s) {
+  if (!t.declared_in.empty()) return std::vector<ApiKeyRecord>{};
+  return s.config_store.api_keys(t.id);
+}
+
 // A file tenant may not be changed here; answers 409 and returns true when `id` is one.
 bool refuse_file_tenant(Exchange& ex, AdminServices& s, const std::string& id) {
   for (const auto& t : s.config.tenants)
@@ -65,13 +70,9 @@ void list_tenants(Exchange& ex, AdminServices& s) {
   auto snap = s.directory.snapshot();
   Poco::JSON::Array list;
   for (const auto& t : snap->tenants) {
-    std::vector<ApiKeyRecord> keys;
-    if (t.declared_in.empty()) {
-      auto stored = s.config_store.api_keys(t.id);
-      if (!stored.ok()) return send_failure(ex, stored.failure());
-      keys = std::move(*stored);
-    }
-    list.add(tenant_json(t, keys));
+    auto keys = keys_of(t, s);
+    if (!keys.ok()) return send_failure(ex, keys.failure());
+    list.add(tenant_json(t, *keys));
   }
   Poco::JSON::Object answer;
   answer.set("tenants", list);
@@ -83,25 +84,17 @@ void get_tenant(Exchange& ex, AdminServices& s) {
   auto snap = s.directory.snapshot();
   const TenantConfig* t = snap->tenant(id);
   if (t == nullptr) return ex.send_problem({404, "not_found", "no tenant " + id, ""});
-  std::vector<ApiKeyRecord> keys;
-  if (t->declared_in.empty()) {
-    auto stored = s.config_store.api_keys(id);
-    if (!stored.ok()) return send_failure(ex, stored.failure());
-    keys = std::move(*stored);
-  }
-  ex.send_json(200, tenant_json(*t, keys));
+  auto keys = keys_of(*t, s);
+  if (!keys.ok()) return send_failure(ex, keys.failure());
+  ex.send_json(200, tenant_json(*t, *keys));
 }
 
 void create_tenant(Exchange& ex, AdminServices& s) {
   Problem problem;
   auto body = ex.json_body(64 * 1024, &problem);
   if (!body.ok()) return ex.send_problem(problem);
-  Poco::JSON::Object::Ptr doc;
-  try {
-    doc = Poco::JSON::Parser().parse(*body).extract<Poco::JSON::Object::Ptr>();
-  } catch (const Poco::Exception&) {
-    return ex.send_problem({400, "bad_json", "body must be a JSON object", ""});
-  }
+  auto doc = parse_object(*body);
+  if (!doc) return ex.send_problem({400, "bad_json", "body must be a JSON object", ""});
   for (const auto& [name, value] : *doc)
     if (name != "id" && name != "ingest_rate")
       return ex.send_problem({400, "bad_field", "unknown key " + name, name});
