@@ -52,6 +52,9 @@ Poco::JSON::Object integration_json(const IntegrationConfig& in, const AdminServ
   for (const auto& e : in.events) events.add(e);
   o.set("events", events);
   o.set("config", shown_config(in));
+  if (!in.mapping_json.empty()) {
+    if (auto mapping = parse_object(in.mapping_json)) o.set("mapping", mapping);
+  }
   o.set("source", in.declared_in.empty() ? "api" : "file");
   o.set("declared_in", in.declared_in.empty() ? Poco::Dynamic::Var() : Poco::Dynamic::Var(in.declared_in));
   auto snap = s.registry.snapshot();
@@ -93,6 +96,7 @@ std::string changed_fields(const IntegrationConfig* before, const IntegrationCon
   if (!before || before->adapter != after.adapter) names.push_back("adapter");
   if (!before || before->enabled != after.enabled) names.push_back("enabled");
   if (!before || before->events != after.events) names.push_back("events");
+  if (!before || before->mapping_json != after.mapping_json) names.push_back("mapping");
   auto old_config = before ? parse_object(before->config_json) : nullptr;
   auto new_config = parse_object(after.config_json);
   std::set<std::string> keys;
@@ -146,7 +150,8 @@ void store_integration(Exchange& ex, AdminServices& s, IntegrationDocument doc, 
   VaultSecrets stored(s.vault, reference_secrets());
   PendingSecrets secrets(std::move(pending), stored);
   if (auto checked = s.registry.check(in, secrets); !checked.ok())
-    return ex.send_problem({400, "bad_field", checked.error(), "config"});
+    return ex.send_problem({400, "bad_field", checked.error(),
+                            checked.error().find(": mapping") != std::string::npos ? "mapping" : "config"});
 
   StoredIntegration record;
   record.key = in.key();
@@ -154,6 +159,7 @@ void store_integration(Exchange& ex, AdminServices& s, IntegrationDocument doc, 
   record.enabled = in.enabled;
   record.events = in.events;
   record.config_json = in.config_json;
+  record.mapping_json = in.mapping_json;
   for (const auto& [field, ref] : in.secret_refs) record.secret_fields.push_back(field);
   record.updated_at_ms = s.clock.wall_ms();
   record.created_at_ms = record.updated_at_ms;

@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
 
@@ -10,6 +11,7 @@
 #include <sstream>
 
 #include "common/ids.h"
+#include "mapping/field_mapping.h"
 
 namespace crmhost {
 namespace {
@@ -222,7 +224,7 @@ class Loader {
   }
 
   IntegrationConfig parse_integration(const YAML::Node& n, const std::string& where) const {
-    only_keys(n, where, {"id", "adapter", "enabled", "events", "config"});
+    only_keys(n, where, {"id", "adapter", "enabled", "events", "config", "mapping"});
     IntegrationConfig in;
     if (!n["id"]) fail(n, sub(where, "id"), "missing");
     in.id = id(n["id"], sub(where, "id"));
@@ -258,7 +260,52 @@ class Loader {
     std::ostringstream json;
     adapter_config.stringify(json);
     in.config_json = json.str();
+    if (auto m = n["mapping"]; m && !m.IsNull()) in.mapping_json = parse_mapping(m, sub(where, "mapping"));
     return in;
+  }
+
+  // `mapping`: checked for form here, field by field so that an error names its line; whether
+  // the adapter maps such records is checked when the integration is created.
+  std::string parse_mapping(const YAML::Node& m, const std::string& where) const {
+    if (!m.IsMap()) fail(m, where, "expected a mapping of records (contact, activity, ...)");
+    Poco::JSON::Object all;
+    for (const auto& record : m) {
+      auto name = record.first.as<std::string>();
+      if (!record.second.IsMap()) fail(record.second, where + "." + name, "expected a mapping of CRM fields");
+      Poco::JSON::Object fields;
+      for (const auto& field : record.second) {
+        Poco::JSON::Object one, wrapper;
+        one.set(field.first.as<std::string>(), to_json(field.second));
+        wrapper.set(name, one);
+        std::ostringstream text;
+        wrapper.stringify(text);
+        auto checked = FieldMapping::parse(text.str(), where, /*overrides=*/true);
+        if (!checked.ok()) {
+          const std::string& e = checked.error();
+          size_t colon = e.find(": ");
+          fail(field.second, e.substr(0, colon), colon == std::string::npos ? e : e.substr(colon + 2));
+        }
+        fields.set(field.first.as<std::string>(), to_json(field.second));
+      }
+      all.set(name, fields);
+    }
+    std::ostringstream text;
+    all.stringify(text);
+    return text.str();
+  }
+
+  // A YAML value as JSON, nested maps and lists included.
+  static Poco::Dynamic::Var to_json(const YAML::Node& n) {
+    if (!n || n.IsNull()) return Poco::Dynamic::Var();
+    if (n.IsScalar()) return scalar_to_json(n);
+    if (n.IsSequence()) {
+      Poco::JSON::Array::Ptr a = new Poco::JSON::Array;
+      for (const auto& item : n) a->add(to_json(item));
+      return a;
+    }
+    Poco::JSON::Object::Ptr o = new Poco::JSON::Object;
+    for (const auto& kv : n) o->set(kv.first.as<std::string>(), to_json(kv.second));
+    return o;
   }
 
   // YAML scalars keep their type in the adapter's JSON: numbers and booleans stay unquoted.

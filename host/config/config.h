@@ -29,6 +29,9 @@ struct IntegrationConfig {
   bool enabled = true;
   std::vector<std::string> events;   // empty = every event type
   std::string config_json;           // what the adapter sees; secret fields masked
+  // `mapping`: overrides of the adapter's default field mapping (mapping/field_mapping.h), as
+  // JSON; "" = the defaults. Checked for form at load; against the adapter at create.
+  std::string mapping_json;
   // config key -> secret reference (env:, file:, literal); resolved only when the instance is
   // created (Integration::create), never copied into the adapter's config
   std::map<std::string, std::string> secret_refs;

@@ -28,6 +28,8 @@ crmh_str view(const std::string& s) { return {s.data(), s.size()}; }
 
 constexpr int64_t kIdleWaitMs = 1000;
 constexpr int64_t kWatchdogTickMs = 100;
+// A throttled integration waits at least this long, even when the CRM named no Retry-After.
+constexpr int64_t kMinRateLimitPauseMs = 1000;
 // Every round is written by the store's one writer, in a commit that ingest's appends wait on:
 // under load, rounds are spaced this far apart so that each settles and leases many deliveries
 // at once. An idle dispatcher still answers a wake at once.
@@ -279,17 +281,28 @@ Settlement Dispatcher::settle(const LeasedDelivery& d, crmh_status status, int h
 bool Dispatcher::run(const LeasedDelivery& d, HttpTransport& http, Worker& self, Settlement* out) {
   auto integration = registry_.integration({d.tenant_id, d.integration_id});
   // No attempt is made, so none is counted: the delivery waits.
-  auto park = [&](const std::string& why) {
+  auto park = [&](const std::string& why, int64_t until_ms = 0) {
     *out = Settlement{};
     out->delivery_id = d.id;
     out->attempt = d.attempt;
     out->kind = Settlement::Kind::kPark;
     out->error = why;
-    out->next_attempt_at_ms = clock_.wall_ms() + settings_.park_ms;
+    out->next_attempt_at_ms = until_ms > 0 ? until_ms : clock_.wall_ms() + settings_.park_ms;
     return true;
   };
   if (!integration)
     return park("integration " + d.tenant_id + "/" + d.integration_id + " has no loaded adapter");
+  // The CRM asked this integration to pause (Retry-After, a spent quota): its queue waits.
+  Pacer* pacer = integration->pacer();
+  if (int64_t until = pacer->parked_until_ms(); until > clock_.wall_ms())
+    return park("paced: the CRM asked to wait", until);
+  // The host maps the event to the CRM's records; a required field left empty never will be.
+  auto records = integration->map_event(d.payload);
+  if (!records.ok()) {
+    *out = settle(d, CRMH_PERMANENT, 0, 0, records.error(), integration->log_name());
+    out->started_at_ms = clock_.wall_ms();
+    return true;
+  }
   crmh_delivery delivery{};
   delivery.struct_size = sizeof delivery;
   delivery.attempt = static_cast<uint32_t>(d.attempt);
@@ -301,6 +314,7 @@ bool Dispatcher::run(const LeasedDelivery& d, HttpTransport& http, Worker& self,
   delivery.deadline_ms = self.deadline_ms;
   delivery.payload_schema_version = 1;
   delivery.payload_json = view(d.payload);
+  delivery.record_json = view(*records);
   crmh_result result{};
   result.struct_size = sizeof result;
 
@@ -321,6 +335,19 @@ bool Dispatcher::run(const LeasedDelivery& d, HttpTransport& http, Worker& self,
   crmh_status status = called.status;
   int64_t duration = clock_.monotonic_ms() - t0;
   result.message[sizeof result.message - 1] = '\0';
+  // Throttled (by the CRM, or by our own pacing before the deadline): the integration's queue
+  // waits, and the attempt is not counted.
+  if (status == CRMH_RATE_LIMITED) {
+    int64_t wait_ms = std::max<int64_t>(result.retry_after_ms, kMinRateLimitPauseMs);
+    int64_t until = clock_.wall_ms() + wait_ms;
+    pacer->park_until(until);
+    logger().information("[" + integration->log_name() + "] " + d.id + " rate limited (" +
+                         std::string(result.message) + "); the integration waits " +
+                         std::to_string(wait_ms) + " ms");
+    park(std::string("rate limited: ") + result.message, until);
+    out->http_status = result.http_status;
+    return true;
+  }
 
   if (outcome_of(status) == Outcome::kUnknown)
     logger().warning("[" + integration->log_name() + "] adapter returned unknown outcome " +

@@ -50,7 +50,8 @@ const std::string& config_text(const Integration& in, const std::string& key) {
   return in.setting(key);
 }
 
-// "{name}" in a template becomes the integration's config value `name`, URL-encoded.
+// "{name}" in a template becomes the integration's config value `name`, URL-encoded;
+// "{name|fallback}" takes `fallback` (as written) when the config has no such value.
 Expected<std::string> expand(const char* tmpl, const Integration& in) {
   if (tmpl == nullptr) return Error{"the adapter names no such URL", ErrorKind::kBadInput};
   std::string out, t(tmpl);
@@ -61,7 +62,13 @@ Expected<std::string> expand(const char* tmpl, const Integration& in) {
     }
     size_t end = t.find('}', i);
     if (end == std::string::npos) return Error{"unclosed { in " + t, ErrorKind::kBadInput};
-    std::string name = t.substr(i + 1, end - i - 1), value = config_text(in, name);
+    std::string name = t.substr(i + 1, end - i - 1), fallback;
+    if (size_t bar = name.find('|'); bar != std::string::npos) {
+      fallback = name.substr(bar + 1);
+      name.resize(bar);
+    }
+    std::string value = config_text(in, name);
+    if (value.empty()) value = fallback;
     if (value.empty())
       return Error{"config." + name + " is needed for the OAuth URLs", ErrorKind::kBadInput};
     // A value that is a whole URL base ("{auth_base}/token") is taken as written.
@@ -75,6 +82,31 @@ Expected<std::string> expand(const char* tmpl, const Integration& in) {
     i = end;
   }
   return out;
+}
+
+// The `scope` parameter: the provider's template expanded. The client credentials grant never
+// gets a refresh token (RFC 6749 §4.4.3), so offline_access, which asks for one, is left out:
+// Entra refuses it beside a resource's .default scope.
+Expected<std::string> scope_for(const Integration& in, bool client_credentials) {
+  const crmh_oauth_provider* p = in.oauth_provider();
+  if (p == nullptr || p->scopes == nullptr || *p->scopes == '\0') return std::string();
+  auto expanded = expand(p->scopes, in);
+  if (!expanded.ok() || !client_credentials) return expanded;
+  std::istringstream words(*expanded);
+  std::string out;
+  for (std::string w; words >> w;)
+    if (w != "offline_access") out += (out.empty() ? "" : " ") + w;
+  return out;
+}
+
+// The API base when the token answer names none: the config's `api_base`, else the adapter's
+// default (crmh_oauth_provider.api_base, ABI 1.2) expanded.
+std::string api_base_of(const Integration& in) {
+  if (const std::string& configured = config_text(in, "api_base"); !configured.empty()) return configured;
+  const char* fallback = in.default_api_base();
+  if (fallback == nullptr) return "";
+  auto expanded = expand(fallback, in);
+  return expanded.ok() ? *expanded : "";
 }
 
 bool client_credentials(const Integration& in) {
@@ -197,7 +229,9 @@ Status OAuthBroker::renew(Connection& conn, const Integration& in) {
   TokenRequest& request = *made;
   if (cc) {
     request.form = {{"grant_type", "client_credentials"}};
-    if (p->scopes) request.form["scope"] = p->scopes;
+    auto scope = scope_for(in, true);
+    if (!scope.ok()) return scope.failure();
+    if (!scope->empty()) request.form["scope"] = *scope;
   } else {
     request.form = {{"grant_type", "refresh_token"}, {"refresh_token", conn.refresh_token}};
   }
@@ -245,7 +279,7 @@ Expected<CredentialSource::Credential> OAuthBroker::current(const Connection& co
                                                             const Integration& in) const {
   const crmh_oauth_provider* p = in.oauth_provider();
   std::string scheme = p && p->scheme ? p->scheme : "Bearer";
-  std::string base = conn.api_base.empty() ? config_text(in, "api_base") : conn.api_base;
+  std::string base = conn.api_base.empty() ? api_base_of(in) : conn.api_base;
   return Credential{scheme + " " + conn.access_token, base};
 }
 
@@ -258,7 +292,7 @@ Expected<CredentialSource::Credential> api_token_credential(const Integration& i
   if (!token.ok()) return token.failure();
   const crmh_oauth_provider* p = in.oauth_provider();
   CredentialSource::Credential c;
-  c.api_base = config_text(in, "api_base");
+  c.api_base = api_base_of(in);
   if (p && p->api_token_header) {
     c.header = p->api_token_header;
     c.authorization = *token;
@@ -384,7 +418,9 @@ Expected<std::string> OAuthBroker::start(const IntegrationKey& key) {
                                               {"client_id", client_id},
                                               {"redirect_uri", redirect_uri()},
                                               {"state", random_hex(24)}};
-  if (p->scopes && *p->scopes) query["scope"] = p->scopes;
+  auto scope = scope_for(*in, false);
+  if (!scope.ok()) return scope.failure();
+  if (!scope->empty()) query["scope"] = *scope;
   if (p->flags & CRMH_OAUTH_PKCE) {
     flow->verifier = base64url(random_hex(32));  // 86 characters of [A-Za-z0-9_-]
     unsigned char digest[SHA256_DIGEST_LENGTH];

@@ -98,7 +98,7 @@ void AdapterRegistry::install(const std::string& file, Snapshot& next, ReloadRes
   std::map<IntegrationKey, std::string> failed;
   for (const auto& ic : integrations_) {
       if (ic.adapter != name || !ic.enabled) continue;
-      auto in = Integration::create(ic, *lib, clock_, secrets_, credentials_);
+      auto in = Integration::create(ic, *lib, clock_, secrets_, credentials_, &pacing_);
       if (in.ok()) created[ic.key()] = *in;
       else failed[ic.key()] = in.error();
     }
@@ -178,7 +178,8 @@ void AdapterRegistry::update(std::vector<IntegrationConfig> integrations) {
       next->unavailable[ic.key()] = "disabled";
     } else if (adapter == next->adapters.end()) {
       next->unavailable[ic.key()] = "no adapter named " + ic.adapter + " is loaded";
-    } else if (auto in = Integration::create(ic, adapter->second.library, clock_, secrets_, credentials_);
+    } else if (auto in = Integration::create(ic, adapter->second.library, clock_, secrets_, credentials_,
+                                               &pacing_);
                in.ok()) {
       next->integrations[ic.key()] = *in;
       next->unavailable.erase(ic.key());

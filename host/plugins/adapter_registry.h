@@ -98,6 +98,7 @@ class AdapterRegistry {
   const Clock& clock_;
   const SecretResolver& secrets_;
   CredentialSource* const credentials_;  // handed to every instance; may be null
+  PacingBook pacing_;  // each integration's pacer, kept across generations
   std::mutex reload_mu_;  // serializes load/update/rescan/reload/suspend; guards the two below
   std::vector<IntegrationConfig> integrations_;  // what instances are created from
   std::vector<std::shared_ptr<const AdapterLibrary>> retired_;  // kept mapped, never unloaded

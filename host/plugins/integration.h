@@ -17,8 +17,10 @@
 #include "common/clock.h"
 #include "common/expected.h"
 #include "config/config.h"
+#include "mapping/field_mapping.h"
 #include "plugins/adapter_library.h"
 #include "plugins/credentials.h"
+#include "plugins/pacer.h"
 #include "secrets/hmac.h"
 #include "secrets/secrets.h"
 
@@ -30,9 +32,13 @@ class Integration {
   // prepared HMAC keys), then calls the adapter's create. kBadInput naming the key when a
   // reference does not resolve or the adapter refuses the config.
   // `credentials` (may be null) serves requests that ask for the integration's credential.
+  // The field mapping is the adapter's default with the config's `mapping` over it, and the pacing
+  // the adapter's limits with the config's `pacing_*` over them; either one unusable is kBadInput
+  // naming the key. `pacing` (may be null: a pacer of its own) keeps pacers across generations.
   static Expected<std::shared_ptr<Integration>> create(
       IntegrationConfig config, std::shared_ptr<const AdapterLibrary> library, const Clock& clock,
-      const SecretResolver& secrets, CredentialSource* credentials = nullptr);
+      const SecretResolver& secrets, CredentialSource* credentials = nullptr,
+      PacingBook* pacing = nullptr);
   ~Integration();
   Integration(const Integration&) = delete;
   Integration& operator=(const Integration&) = delete;
@@ -53,15 +59,24 @@ class Integration {
   CredentialSource* credentials() const { return credentials_; }
   // The adapter's OAuth provider (ABI 1.1), or null.
   const crmh_oauth_provider* oauth_provider() const;
+  // The provider's default API base template (ABI 1.2), or null.
+  const char* default_api_base() const;
   // The HMAC key a secret stands for in a CRMH_KEY_* format, prepared once at create; nullptr
   // when there is no such secret or it is not in that format. Only host services call it.
   const PreparedHmacKey* hmac_key(std::string_view secret_key, uint32_t key_format) const;
   const std::string& log_name() const { return log_name_; }
+  // The mapped records of one event for crmh_delivery.record_json ("" when the adapter maps
+  // nothing); kBadInput naming a required field the mapping left empty.
+  Expected<std::string> map_event(const std::string& event_json) const;
+  // The client-side limiter of this integration's requests; never null after create.
+  Pacer* pacer() const { return pacer_.get(); }
 
  private:
   Integration(IntegrationConfig config, std::shared_ptr<const AdapterLibrary> library,
               const Clock& clock);
   Status prepare_secrets(const SecretResolver& secrets);
+  Status prepare_mapping();
+  Expected<PacingLimits> pacing_limits() const;
   IntegrationConfig config_;
   std::shared_ptr<const AdapterLibrary> library_;
   const Clock& clock_;
@@ -74,6 +89,8 @@ class Integration {
   std::map<std::string, std::array<std::unique_ptr<const PreparedHmacKey>, kKeyFormats>,
            std::less<>>
       hmac_keys_;
+  FieldMapping mapping_;           // immutable after create
+  std::shared_ptr<Pacer> pacer_;  // shared with the PacingBook, when there is one
   bool threadsafe_;
   std::mutex call_mu_;         // serializes calls into instance_ when !threadsafe_
   void* instance_ = nullptr;   // adapter-owned; non-null once create succeeded

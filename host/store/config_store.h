@@ -47,6 +47,7 @@ struct StoredIntegration {
   std::vector<std::string> events;  // empty = every event type
   std::string config_json;          // the adapter's config; secret fields hold "(held by host)"
   std::vector<std::string> secret_fields;  // which config keys have a sealed secret
+  std::string mapping_json;                // field mapping overrides; "" = the adapter's defaults
   int64_t created_at_ms = 0, updated_at_ms = 0;
 };
 

@@ -30,6 +30,7 @@ IntegrationConfig served_integration(const StoredIntegration& stored) {
   in.enabled = stored.enabled;
   in.events = stored.events;
   in.config_json = stored.config_json;
+  in.mapping_json = stored.mapping_json;
   for (const auto& field : stored.secret_fields)
     in.secret_refs[field] = sealed_secret_ref(stored.key, field);
   in.revision = stored.updated_at_ms;

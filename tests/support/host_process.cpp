@@ -74,9 +74,18 @@ std::string HostConfig::ToYaml(const std::filesystem::path& default_data_dir) co
         for (size_t k = 0; k < i.events.size(); ++k) y << (k ? ", " : "") << i.events[k];
         y << "]\n";
       }
-      y << "        config: { url: " << Quote(i.url) << ", secret: " << Quote(i.secret);
-      for (const auto& [key, value] : i.extra_config) y << ", " << key << ": " << Quote(value);
+      y << "        config: {";
+      const char* sep = " ";
+      if (i.adapter == "webhook" || !i.url.empty()) {  // a CRM adapter needs neither
+        y << sep << "url: " << Quote(i.url) << ", secret: " << Quote(i.secret);
+        sep = ", ";
+      }
+      for (const auto& [key, value] : i.extra_config) {
+        y << sep << key << ": " << Quote(value);
+        sep = ", ";
+      }
       y << " }\n";
+      if (!i.mapping.empty()) y << "        mapping: " << i.mapping << "\n";
     }
   }
   return y.str();

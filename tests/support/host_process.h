@@ -35,6 +35,7 @@ struct IntegrationSpec {
   std::string url;
   std::string secret;  // written as given: "whsec_...", "env:NAME" or "file:PATH"
   std::map<std::string, std::string> extra_config;  // more adapter config keys, as strings
+  std::string mapping;  // the integration's `mapping`, as one line of YAML flow style; "" = none
 };
 
 struct TenantSpec {

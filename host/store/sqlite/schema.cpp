@@ -150,6 +150,10 @@ CREATE TABLE audit (
 );
 CREATE INDEX audit_at ON audit(at);
 )sql",
+    // 4: an integration's field mapping overrides (JSON; '' = the adapter's defaults).
+    R"sql(
+ALTER TABLE integrations ADD COLUMN mapping TEXT NOT NULL DEFAULT '';
+)sql",
 };
 
 constexpr int kLatest = sizeof(kMigrations) / sizeof(kMigrations[0]);

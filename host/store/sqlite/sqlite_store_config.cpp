@@ -202,7 +202,7 @@ Expected<std::vector<StoredIntegration>> SqliteStore::load_integrations() {
   auto& q = (*read_sql_)(
       "SELECT tenant_id, id, adapter, enabled, events, config, created_at, updated_at,"
       " (SELECT group_concat(field) FROM secrets s WHERE s.tenant_id = i.tenant_id AND"
-      "  s.integration_id = i.id AND s.field NOT LIKE 'oauth:%')"
+      "  s.integration_id = i.id AND s.field NOT LIKE 'oauth:%'), mapping"
       " FROM integrations i ORDER BY tenant_id, id");
   std::vector<StoredIntegration> out;
   int rc;
@@ -216,6 +216,7 @@ Expected<std::vector<StoredIntegration>> SqliteStore::load_integrations() {
     in.created_at_ms = q.integer(6);
     in.updated_at_ms = q.integer(7);
     in.secret_fields = split(q.text(8));
+    in.mapping_json = q.text(9);
     out.push_back(std::move(in));
   }
   q.reset();
@@ -243,11 +244,11 @@ Status SqliteStore::put_integration(const StoredIntegration& in,
     }
     auto& up =
         sql("INSERT INTO integrations(tenant_id, id, adapter, enabled, events, config, created_at,"
-            " updated_at) VALUES(?1,?2,?3,?4,?5,?6,?7,?8) ON CONFLICT(tenant_id, id) DO UPDATE SET"
-            " adapter=?3, enabled=?4, events=?5, config=?6, updated_at=?8");
+            " updated_at, mapping) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9) ON CONFLICT(tenant_id, id)"
+            " DO UPDATE SET adapter=?3, enabled=?4, events=?5, config=?6, updated_at=?8, mapping=?9");
     up.bind(1, in.key.tenant_id).bind(2, in.key.integration_id).bind(3, in.adapter);
     up.bind(4, static_cast<int64_t>(in.enabled)).bind(5, joined(in.events)).bind(6, in.config_json);
-    up.bind(7, in.created_at_ms).bind(8, in.updated_at_ms);
+    up.bind(7, in.created_at_ms).bind(8, in.updated_at_ms).bind(9, in.mapping_json);
     if (auto s = up.run(); !s.ok()) return s;
     // Fields no longer secret (or gone) lose their sealed value.
     auto& fields = sql("SELECT field FROM secrets WHERE tenant_id=? AND integration_id=?");

@@ -50,7 +50,7 @@ extern "C" {
 #endif
 
 #define CRMH_ABI_MAJOR 1
-#define CRMH_ABI_MINOR 1
+#define CRMH_ABI_MINOR 2
 
 /* The name of the one symbol the host looks up in an adapter image. */
 #define CRMH_ENTRY_SYMBOL "crmh_adapter_entry"
@@ -228,6 +228,12 @@ typedef struct crmh_delivery {
   int64_t deadline_ms;      /* monotonic ms by which the call must return */
   uint32_t payload_schema_version; /* 1 = the visitor event JSON of the product documents */
   crmh_str payload_json;    /* the event body, UTF-8 JSON */
+  /* Since 1.2: the integration's field mapping applied to this event by the host, one JSON object
+   * per record the adapter's default_mapping names: {"contact": {"LastName": "Doe", ...},
+   * "activity": {...}}. Values are strings, numbers or booleans; a field the mapping left empty
+   * is absent, and a required one that it could not fill never reaches the adapter (the host
+   * dead-letters the delivery naming the field). Empty when the adapter declares no mapping. */
+  crmh_str record_json;
 } crmh_delivery;
 
 /* A contact look-up. OWNERSHIP: borrowed for the lookup_contact call. */
@@ -286,6 +292,9 @@ typedef struct crmh_oauth_provider {
    * API token, a HubSpot private-app token): the host then attaches that token, in this header
    * ("x-api-token"), or when NULL as "Authorization: <scheme> <token>". */
   const char* api_token_header;
+  /* Since 1.2. The API base (template) when neither the token response (api_base_field) nor the
+   * integration's config `api_base` names one: "https://api.hubapi.com". NULL = none. */
+  const char* api_base;
 } crmh_oauth_provider;
 
 /* ---------------------------------------------------------------------------------------------
@@ -327,6 +336,21 @@ typedef struct crmh_adapter {
   /* Since 1.1. Optional (NULL = no OAuth): the CRM's authorization server. An adapter that sets
    * it also needs a 1.1 host: CRMH_MIN_HOST_MINOR 1. */
   const crmh_oauth_provider* oauth;
+
+  /* Since 1.2. Optional (NULL = no mapping, record_json stays empty). The default field mapping,
+   * as JSON: {"contact": {"<CRM field>": <rule>, ...}, "activity": {...}}; an integration's
+   * `mapping` overrides it field by field. The host parses and applies it; the adapter reads only
+   * the mapped records (crmh_delivery.record_json). The rule language is in docs/CONTRACTS.md
+   * ("Field mapping"): {"from": "visitor.email", "transform": ["trim", "lower"]},
+   * {"template": "{visitor.first_name} {visitor.last_name}"}, {"value": "Completed"}, with
+   * "default" and "required" (a required field is refused empty, naming it). */
+  const char* default_mapping;
+  /* Since 1.2. The CRM's published request limits, the default pacing of the host's client-side
+   * limiter (an integration's `pacing_*` config overrides): at most pacing_requests requests per
+   * pacing_window_ms, and at most pacing_concurrency at once; 0 = no such limit. */
+  uint32_t pacing_requests;
+  uint32_t pacing_window_ms;
+  uint32_t pacing_concurrency;
 } crmh_adapter;
 
 /* The entry point every adapter exports (write it with CRMH_DEFINE_ADAPTER). Returns the static

@@ -15,6 +15,9 @@
 //     // optional: crmh_status lookup_contact(crmh_call*, const crmh_lookup&, crmh::JsonSink,
 //     //                                      crmh::Result&);
 //     // optional: crmh_status test_connection(crmh_call*, crmh::Result&);
+//     // optional (1.1): static constexpr crmh_oauth_provider oauth{...};
+//     // optional (1.2): static constexpr const char* default_mapping = R"({...})";
+//     // optional (1.2): static constexpr crmh::Pacing pacing{100, 10000, 10};
 //   };
 //   CRMH_CPP_ADAPTER(Example)
 //
@@ -143,6 +146,13 @@ class JsonSink {
   crmh_json_sink sink_;
 };
 
+// The CRM's published limits, for crmh_adapter.pacing_* (1.2); 0 = no such limit.
+struct Pacing {
+  uint32_t requests = 0;
+  uint32_t window_ms = 0;
+  uint32_t concurrency = 0;
+};
+
 namespace detail {
 
 // Runs `body` and turns any exception into an outcome, so none crosses the C boundary.
@@ -175,6 +185,16 @@ template <class T, class = void>
 struct has_oauth : std::false_type {};
 template <class T>
 struct has_oauth<T, std::void_t<decltype(&T::oauth)>> : std::true_type {};
+// `static constexpr const char* default_mapping = R"({...})";` (1.2): the default field mapping.
+template <class T, class = void>
+struct has_default_mapping : std::false_type {};
+template <class T>
+struct has_default_mapping<T, std::void_t<decltype(T::default_mapping)>> : std::true_type {};
+// `static constexpr crmh::Pacing pacing{requests, window_ms, concurrency};` (1.2).
+template <class T, class = void>
+struct has_pacing : std::false_type {};
+template <class T>
+struct has_pacing<T, std::void_t<decltype(T::pacing)>> : std::true_type {};
 template <class T, class = void>
 struct has_lookup_contact : std::false_type {};
 template <class T>
@@ -242,6 +262,12 @@ constexpr crmh_adapter make_descriptor() noexcept {
     d.test_connection = &Trampolines<Impl>::test_connection;
   }
   if constexpr (has_oauth<Impl>::value) d.oauth = &Impl::oauth;
+  if constexpr (has_default_mapping<Impl>::value) d.default_mapping = Impl::default_mapping;
+  if constexpr (has_pacing<Impl>::value) {
+    d.pacing_requests = Impl::pacing.requests;
+    d.pacing_window_ms = Impl::pacing.window_ms;
+    d.pacing_concurrency = Impl::pacing.concurrency;
+  }
   return d;
 }
 
