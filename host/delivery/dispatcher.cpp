@@ -335,9 +335,10 @@ bool Dispatcher::run(const LeasedDelivery& d, HttpTransport& http, Worker& self,
   crmh_status status = called.status;
   int64_t duration = clock_.monotonic_ms() - t0;
   result.message[sizeof result.message - 1] = '\0';
-  // Throttled (by the CRM, or by our own pacing before the deadline): the integration's queue
-  // waits, and the attempt is not counted.
-  if (status == CRMH_RATE_LIMITED) {
+  // Throttled with a schedule (the CRM's Retry-After or spent quota, or our own pacing): the
+  // integration's queue waits, and the attempt is not counted. A RATE_LIMITED that names no wait
+  // is an ordinary retry on our backoff, so a CRM that only ever refuses still ends dead.
+  if (status == CRMH_RATE_LIMITED && (result.retry_after_ms > 0 || called.paced)) {
     int64_t wait_ms = std::max<int64_t>(result.retry_after_ms, kMinRateLimitPauseMs);
     int64_t until = clock_.wall_ms() + wait_ms;
     pacer->park_until(until);

@@ -10,6 +10,7 @@ CredentialedCall call_with_credential(Integration& in, HttpTransport& http, int6
   CredentialedCall out;
   crmh_call call(&in, &http, deadline_ms);
   out.status = call_adapter(&call);
+  out.paced = call.paced;
   if (abandoned && abandoned()) return out;
   if (!call.reauthorization_needed.empty()) {
     out.reauthorization = call.reauthorization_needed;
@@ -25,6 +26,7 @@ CredentialedCall call_with_credential(Integration& in, HttpTransport& http, int6
   }
   crmh_call again(&in, &http, deadline_ms);
   out.status = call_adapter(&again);
+  out.paced = out.paced || again.paced;
   if (abandoned && abandoned()) return out;
   if (!again.reauthorization_needed.empty()) out.reauthorization = again.reauthorization_needed;
   return out;

@@ -28,7 +28,7 @@ TEST_F(E2eTest, PluginsListsTheWebhookAdapterWithItsSha256) {
       if (JsonString(p, "name") == "webhook") webhook = p;
     }
     ASSERT_FALSE(webhook.isNull()) << r.body;
-    EXPECT_EQ(JsonString(webhook, "abi_version"), "1.1");
+    EXPECT_EQ(JsonString(webhook, "abi_version"), "1.2");
     EXPECT_FALSE(JsonString(webhook, "version").empty());
     const std::string file = JsonString(webhook, "file");
     EXPECT_TRUE(file.size() >= 10 && file.substr(file.size() - 10) == "webhook.so") << file;

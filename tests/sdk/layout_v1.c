@@ -80,7 +80,7 @@ FROZEN_FIELD(crmh_host_api, http_send, 32, 8);
 FROZEN_FIELD(crmh_host_api, hmac_sha256, 40, 8);
 FROZEN_FIELD(crmh_host_api, check_secret, 48, 8); /* 1.1 */
 
-FROZEN_SIZE(crmh_delivery, 120);
+FROZEN_SIZE(crmh_delivery, 136);
 FROZEN_FIELD(crmh_delivery, struct_size, 0, 4);
 FROZEN_FIELD(crmh_delivery, attempt, 4, 4);
 FROZEN_FIELD(crmh_delivery, delivery_id, 8, 16);
@@ -91,6 +91,7 @@ FROZEN_FIELD(crmh_delivery, event_type, 72, 16);
 FROZEN_FIELD(crmh_delivery, deadline_ms, 88, 8);
 FROZEN_FIELD(crmh_delivery, payload_schema_version, 96, 4);
 FROZEN_FIELD(crmh_delivery, payload_json, 104, 16);
+FROZEN_FIELD(crmh_delivery, record_json, 120, 16); /* 1.2 */
 
 FROZEN_SIZE(crmh_lookup, 64);
 FROZEN_FIELD(crmh_lookup, struct_size, 0, 4);
@@ -109,7 +110,7 @@ FROZEN_FIELD(crmh_result, http_status, 4, 4);
 FROZEN_FIELD(crmh_result, retry_after_ms, 8, 8);
 FROZEN_FIELD(crmh_result, message, 16, 512);
 
-FROZEN_SIZE(crmh_adapter, 104);
+FROZEN_SIZE(crmh_adapter, 128);
 FROZEN_FIELD(crmh_adapter, struct_size, 0, 4);
 FROZEN_FIELD(crmh_adapter, abi_major, 4, 2);
 FROZEN_FIELD(crmh_adapter, abi_minor, 6, 2);
@@ -126,7 +127,11 @@ FROZEN_FIELD(crmh_adapter, deliver, 72, 8);
 FROZEN_FIELD(crmh_adapter, lookup_contact, 80, 8);
 FROZEN_FIELD(crmh_adapter, test_connection, 88, 8);
 FROZEN_FIELD(crmh_adapter, oauth, 96, 8); /* 1.1 */
-FROZEN_SIZE(crmh_oauth_provider, 72); /* 1.1 */
+FROZEN_FIELD(crmh_adapter, default_mapping, 104, 8); /* 1.2 */
+FROZEN_FIELD(crmh_adapter, pacing_requests, 112, 4);
+FROZEN_FIELD(crmh_adapter, pacing_window_ms, 116, 4);
+FROZEN_FIELD(crmh_adapter, pacing_concurrency, 120, 4);
+FROZEN_SIZE(crmh_oauth_provider, 80); /* 1.1; 1.2 appends api_base */
 FROZEN_FIELD(crmh_oauth_provider, struct_size, 0, 4);
 FROZEN_FIELD(crmh_oauth_provider, authorize_url, 8, 8);
 FROZEN_FIELD(crmh_oauth_provider, token_url, 16, 8);
@@ -136,6 +141,7 @@ FROZEN_FIELD(crmh_oauth_provider, api_base_field, 40, 8);
 FROZEN_FIELD(crmh_oauth_provider, scheme, 48, 8);
 FROZEN_FIELD(crmh_oauth_provider, flags, 56, 4);
 FROZEN_FIELD(crmh_oauth_provider, api_token_header, 64, 8);
+FROZEN_FIELD(crmh_oauth_provider, api_base, 72, 8); /* 1.2 */
 
 #endif
 

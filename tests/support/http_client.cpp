@@ -116,6 +116,7 @@ std::vector<DeliveryView> ListDeliveries(const HttpClient& client, const std::st
       d.last_http_status = row->getValue<int>("last_http_status");
     }
     d.last_error = JsonString(row, "last_error");
+    d.dead_reason = JsonString(row, "dead_reason");
     out.push_back(std::move(d));
   }
   return out;

@@ -56,6 +56,7 @@ struct DeliveryView {
   int attempts = 0;
   int last_http_status = 0;  // 0 when null
   std::string last_error;    // empty when null
+  std::string dead_reason;   // empty when null
 };
 
 // GET /v1/deliveries?<query>; throws unless the answer is 200 with a "deliveries" array.

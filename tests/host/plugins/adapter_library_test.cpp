@@ -21,7 +21,7 @@ TEST(AdapterLibrary, LoadsTheWebhookAdapter) {
   auto lib = AdapterLibrary::load(CRMHOST_WEBHOOK_SO, copy_dir());
   ASSERT_TRUE(lib.ok()) << lib.error();
   EXPECT_STREQ((*lib)->descriptor().name, "webhook");
-  EXPECT_EQ((*lib)->abi_version(), "1.1") << "built against the live header";
+  EXPECT_EQ((*lib)->abi_version(), "1.2") << "built against the live header";
   EXPECT_EQ((*lib)->info().sha256.size(), 64u);
   EXPECT_NE((*lib)->info().loaded_from, CRMHOST_WEBHOOK_SO) << "loaded from a unique copy";
 }
