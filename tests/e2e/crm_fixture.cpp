@@ -65,6 +65,12 @@ CrmE2eTest::LookupAnswer CrmE2eTest::Lookup(const std::string& email, const std:
   return a;
 }
 
+Poco::JSON::Object::Ptr CrmE2eTest::TestConnection() {
+  auto r = Client().Send("POST", "/v1/integrations/crm/test", "", {{"Authorization", "Bearer acme-key"}});
+  EXPECT_EQ(r.status, 200) << r.body;
+  return ParseJsonObject(r.body);
+}
+
 std::string Text(const Poco::JSON::Object::Ptr& obj, const std::string& key) {
   if (!obj || !obj->has(key) || obj->get(key).isEmpty()) return "";
   return obj->get(key).toString();

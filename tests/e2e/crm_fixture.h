@@ -44,6 +44,8 @@ class CrmE2eTest : public E2eTest {
     int64_t elapsed_ms = 0;
   };
   LookupAnswer Lookup(const std::string& email, const std::string& timeout = "");
+  // POST /v1/integrations/crm/test as the tenant: the adapter's cheap authenticated read.
+  Poco::JSON::Object::Ptr TestConnection();
 
   HostConfig config_;
   std::map<std::string, std::string> env_;

@@ -109,9 +109,13 @@ TEST_F(Dynamics365Test, TheLookUpEncodesAPlusAndDoublesAQuote) {
   EXPECT_EQ(Text(contact, "phone"), "+44 20 7946 0000");
   EXPECT_EQ(Text(contact, "crm"), "dynamics365");
   EXPECT_NE(Text(contact, "url").find(Text(contact, "id")), std::string::npos);
+  auto tested = TestConnection();
+  EXPECT_TRUE(tested->getValue<bool>("ok")) << tested;
+  EXPECT_EQ(fake_.count("GET", "/api/data/v9.2/WhoAmI"), 1);
+  fake_.ExpireAccessTokens();
   auto quoted = Lookup("o'brien@example.com");
   EXPECT_FALSE(quoted.json->getValue<bool>("found"));
-  EXPECT_FALSE(quoted.json->has("skipped")) << quoted.json;
+  EXPECT_FALSE(quoted.json->has("skipped")) << "an expired token is renewed inside the deadline: " << quoted.json;
 }
 
 }  // namespace

@@ -83,6 +83,24 @@ TEST_F(HubSpotTest, A429ParksTheQueueUntilRetryAfterWithoutBurningAttempts) {
   EXPECT_EQ(fake_.Contacts().size(), 1u);
 }
 
+TEST_F(HubSpotTest, PacingKeepsRequestsUnderTheConfiguredBudgetWithoutCountingAttempts) {
+  CrmIntegration spec;
+  spec.config["pacing_requests"] = "2";
+  spec.config["pacing_window"] = "1s";
+  Start(spec);
+  std::vector<std::string> events;
+  for (int i = 0; i < 5; ++i)
+    events.push_back(Post(kPreRegistered, "visitor" + std::to_string(i) + "@example.com"));
+  for (const auto& e : events) EXPECT_EQ(Await(e, "delivered").attempts, 1);
+  std::vector<std::chrono::steady_clock::time_point> at;
+  for (const auto& r : fake_.served())
+    if (r.method == "POST") at.push_back(r.at);
+  ASSERT_EQ(at.size(), 5u);
+  // Any three requests span at least the window: never more than two inside one second.
+  for (size_t i = 2; i < at.size(); ++i)
+    EXPECT_GE(at[i] - at[i - 2], std::chrono::milliseconds(950)) << "requests " << i - 2 << ".." << i;
+}
+
 TEST_F(HubSpotTest, APropertyThePortalLacksIsDeadWithHubSpotsMessage) {
   CrmIntegration spec;
   spec.mapping = R"({contact: {visitor_badge: "{visitor.email}"}})";
@@ -102,6 +120,9 @@ TEST_F(HubSpotTest, TheLookUpFindsByEmailAndSaysNotFound) {
   EXPECT_EQ(Text(contact, "phone"), "+1 555 0100");
   EXPECT_EQ(Text(contact, "crm"), "hubspot");
   EXPECT_FALSE(Text(contact, "id").empty());
+  auto tested = TestConnection();
+  EXPECT_TRUE(tested->getValue<bool>("ok")) << tested;
+  EXPECT_EQ(fake_.count("GET", "/crm/v3/objects/contacts"), 2) << "the look-up and the test's one read";
   auto missing = Lookup("nobody+tag@example.com");
   EXPECT_FALSE(missing.json->getValue<bool>("found"));
   EXPECT_FALSE(missing.json->has("skipped")) << missing.json;

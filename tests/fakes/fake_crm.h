@@ -14,6 +14,7 @@
 #include <Poco/Net/HTTPServer.h>
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <map>
 #include <memory>
@@ -47,6 +48,7 @@ struct FakeAnswer {
 
 // One API request as served: method, path (decoded) and body, for the tests' assertions.
 struct ServedRequest {
+  std::chrono::steady_clock::time_point at;  // when it arrived
   std::string method, path, body;
   std::map<std::string, std::string> query;
   std::map<std::string, std::string> headers;

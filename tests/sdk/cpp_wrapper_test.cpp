@@ -71,6 +71,8 @@ TEST_F(CppWrapperTest, DescriptorCarriesTheHeadersCheckedFields) {
   EXPECT_NE(descriptor_->deliver, nullptr);
   EXPECT_EQ(descriptor_->lookup_contact, nullptr);  // not defined by the class
   EXPECT_NE(descriptor_->test_connection, nullptr);
+  EXPECT_EQ(descriptor_->default_mapping, nullptr);  // 1.2: neither declared by the class
+  EXPECT_EQ(descriptor_->pacing_requests, 0u);
 }
 
 TEST_F(CppWrapperTest, EntryRefusesAnotherMajor) {
