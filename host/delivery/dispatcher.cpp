@@ -295,9 +295,9 @@ bool Dispatcher::run(const LeasedDelivery& d, HttpTransport& http, Worker& self,
   // The CRM asked this integration to pause (Retry-After, a spent quota): its queue waits.
   Pacer* pacer = integration->pacer();
   if (int64_t until = pacer->parked_until_ms(); until > clock_.wall_ms())
-    return park("paced: the CRM asked to wait", until);
+    return park("rate limited: the integration waits for its CRM", until);
   // The host maps the event to the CRM's records; a required field left empty never will be.
-  auto records = integration->map_event(d.payload);
+  auto records = integration->map_event(d.event_type, d.payload);
   if (!records.ok()) {
     *out = settle(d, CRMH_PERMANENT, 0, 0, records.error(), integration->log_name());
     out->started_at_ms = clock_.wall_ms();
@@ -338,14 +338,16 @@ bool Dispatcher::run(const LeasedDelivery& d, HttpTransport& http, Worker& self,
   // Throttled with a schedule (the CRM's Retry-After or spent quota, or our own pacing): the
   // integration's queue waits, and the attempt is not counted. A RATE_LIMITED that names no wait
   // is an ordinary retry on our backoff, so a CRM that only ever refuses still ends dead.
-  if (status == CRMH_RATE_LIMITED && (result.retry_after_ms > 0 || called.paced)) {
-    int64_t wait_ms = std::max<int64_t>(result.retry_after_ms, kMinRateLimitPauseMs);
+  if (status == CRMH_RATE_LIMITED && (result.retry_after_ms > 0 || called.paced_wait_ms > 0)) {
+    int64_t wait_ms = std::max({result.retry_after_ms, called.paced_wait_ms, kMinRateLimitPauseMs});
     int64_t until = clock_.wall_ms() + wait_ms;
     pacer->park_until(until);
-    logger().information("[" + integration->log_name() + "] " + d.id + " rate limited (" +
-                         std::string(result.message) + "); the integration waits " +
-                         std::to_string(wait_ms) + " ms");
-    park(std::string("rate limited: ") + result.message, until);
+    const std::string why = called.paced_wait_ms > 0 ? "paced: the integration's request budget "
+                                                       "(pacing_*) is spent"
+                                                     : std::string(result.message);
+    logger().information("[" + integration->log_name() + "] " + d.id + " rate limited (" + why +
+                         "); the integration waits " + std::to_string(wait_ms) + " ms");
+    park("rate limited: " + why, until);
     out->http_status = result.http_status;
     return true;
   }

@@ -226,7 +226,20 @@ Poco::Dynamic::Var evaluate(const Rule& rule, const Poco::JSON::Object::Ptr& eve
     for (const auto& p : rule.paths)
       if (!(text = lookup(event, p)).empty()) break;
   } else {
-    for (const auto& piece : rule.pieces) text += piece.is_path ? lookup(event, piece.text) : piece.text;
+    // A template none of whose fields has a value is empty (its default applies), not its
+    // literal text alone ("Visit at " without a site).
+    bool any_value = false, any_path = false;
+    for (const auto& piece : rule.pieces) {
+      if (!piece.is_path) {
+        text += piece.text;
+        continue;
+      }
+      any_path = true;
+      std::string value = lookup(event, piece.text);
+      any_value = any_value || !value.empty();
+      text += value;
+    }
+    if (any_path && !any_value) text.clear();
   }
   for (Transform t : rule.transforms) text = transformed(std::move(text), t);
   if (text.empty()) text = rule.fallback;
@@ -298,7 +311,8 @@ Expected<FieldMapping> FieldMapping::merged(const FieldMapping& overrides,
   return m;
 }
 
-Expected<std::string> FieldMapping::apply(const std::string& event_json) const {
+Expected<std::string> FieldMapping::apply(const std::string& event_json,
+                                          const std::function<bool(const std::string&)>& wanted) const {
   Poco::JSON::Object::Ptr event;
   try {
     event = Poco::JSON::Parser().parse(event_json).extract<Poco::JSON::Object::Ptr>();
@@ -307,6 +321,7 @@ Expected<std::string> FieldMapping::apply(const std::string& event_json) const {
   }
   Poco::JSON::Object out;
   for (const auto& [record, fields] : records_) {
+    if (wanted && !wanted(record)) continue;
     Poco::JSON::Object mapped;
     for (const auto& [field, rule] : fields) {
       Poco::Dynamic::Var v = evaluate(*rule, event);

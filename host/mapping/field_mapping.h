@@ -14,6 +14,7 @@
 
 #include <Poco/Dynamic/Var.h>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -37,9 +38,11 @@ class FieldMapping {
   // does not name, or dropping a required field, is refused naming it.
   Expected<FieldMapping> merged(const FieldMapping& overrides, const std::string& where) const;
 
-  // The mapped records of one event (its JSON body), as a JSON object text. kBadInput naming the
-  // record and field when a required field comes out empty.
-  Expected<std::string> apply(const std::string& event_json) const;
+  // The mapped records of one event (its JSON body), as a JSON object text; only the records
+  // `wanted` says yes to (all when unset). kBadInput naming the record and field when a required
+  // field comes out empty.
+  Expected<std::string> apply(const std::string& event_json,
+                              const std::function<bool(const std::string&)>& wanted = {}) const;
 
   bool empty() const { return records_.empty(); }
 

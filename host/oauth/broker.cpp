@@ -234,6 +234,8 @@ Status OAuthBroker::renew(Connection& conn, const Integration& in) {
     if (!scope->empty()) request.form["scope"] = *scope;
   } else {
     request.form = {{"grant_type", "refresh_token"}, {"refresh_token", conn.refresh_token}};
+    // Entra wants the resource's scope again on a refresh (crm-contracts §3.1); others accept it.
+    if (auto scope = scope_for(in, false); scope.ok() && !scope->empty()) request.form["scope"] = *scope;
   }
   auto http = transports_();
   auto grant = request_token(*http, request, clock_, clock_.monotonic_ms() + kTokenDeadlineMs);
@@ -457,6 +459,7 @@ Expected<IntegrationKey> OAuthBroker::finish(const std::string& state, const std
   TokenRequest& request = *made;
   request.form = {{"grant_type", "authorization_code"}, {"code", code},
                   {"redirect_uri", redirect_uri()}};
+  if (auto scope = scope_for(*in, false); scope.ok() && !scope->empty()) request.form["scope"] = *scope;
   if (!flow->verifier.empty()) request.form["code_verifier"] = flow->verifier;
   auto http = transports_();
   auto grant = request_token(*http, request, clock_, clock_.monotonic_ms() + kTokenDeadlineMs);

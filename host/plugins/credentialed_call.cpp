@@ -1,5 +1,7 @@
 #include "plugins/credentialed_call.h"
 
+#include <algorithm>
+
 #include "plugins/host_services.h"
 
 namespace crmhost {
@@ -10,7 +12,7 @@ CredentialedCall call_with_credential(Integration& in, HttpTransport& http, int6
   CredentialedCall out;
   crmh_call call(&in, &http, deadline_ms);
   out.status = call_adapter(&call);
-  out.paced = call.paced;
+  out.paced_wait_ms = call.paced_wait_ms;
   if (abandoned && abandoned()) return out;
   if (!call.reauthorization_needed.empty()) {
     out.reauthorization = call.reauthorization_needed;
@@ -26,7 +28,7 @@ CredentialedCall call_with_credential(Integration& in, HttpTransport& http, int6
   }
   crmh_call again(&in, &http, deadline_ms);
   out.status = call_adapter(&again);
-  out.paced = out.paced || again.paced;
+  out.paced_wait_ms = std::max(out.paced_wait_ms, again.paced_wait_ms);
   if (abandoned && abandoned()) return out;
   if (!again.reauthorization_needed.empty()) out.reauthorization = again.reauthorization_needed;
   return out;

@@ -19,7 +19,7 @@ struct CredentialedCall {
   crmh_status status = CRMH_OK;
   std::string reauthorization;          // non-empty: a person must authorize; nothing more ran
   bool credential_unavailable = false;  // the refresh after a rejection failed for now
-  bool paced = false;  // a request found no room under the integration's pacing in time
+  int64_t paced_wait_ms = 0;  // > 0: a request found no room under the pacing; room in this long
 };
 
 // `call_adapter` makes one call on the crmh_call it is given (and resets its own result first);

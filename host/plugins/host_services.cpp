@@ -99,16 +99,21 @@ crmh_status http_send(crmh_call* call, const crmh_http_request* request, crmh_ht
 
   // Pacing: room under the CRM's limits, or a RATE_LIMITED the dispatcher parks on.
   Pacer* pacer = call->integration->pacer();
-  if (pacer != nullptr && !pacer->admit(call->integration->clock(), deadline)) {
+  if (int64_t wait = pacer ? pacer->admit(call->integration->clock(), deadline) : 0; wait > 0) {
     crmh_http_response resp{};
     resp.struct_size = sizeof resp;
     resp.transport_error = CRMH_NET_TIMEOUT;
     give(out, resp);
-    call->paced = true;
+    call->paced_wait_ms = std::max(call->paced_wait_ms, wait);
     return CRMH_RATE_LIMITED;
   }
+  struct Slot {  // released however the exchange ends
+    Pacer* pacer;
+    ~Slot() {
+      if (pacer) pacer->release();
+    }
+  } slot{pacer};
   auto& x = call->exchanges.emplace_back(call->http->send(req, deadline));
-  if (pacer != nullptr) pacer->release();
   auto& views = call->header_views.emplace_back();
   for (const auto& [name, value] : x.headers)
     views.push_back({{name.data(), name.size()}, {value.data(), value.size()}});

@@ -30,7 +30,8 @@ struct crmh_call {
   std::string authorization_used;      // the last credential attached, for after_rejection
   std::string credential_header;       // the header it went in
   std::string reauthorization_needed;  // why none could be attached: a person must authorize
-  bool paced = false;  // a request found no room under the integration's pacing before the deadline
+  // A request found no room under the integration's pacing soon enough: when there will be.
+  int64_t paced_wait_ms = 0;
 };
 
 namespace crmhost {

@@ -1,5 +1,7 @@
 #include "plugins/http_client.h"
 
+#include <cstring>
+
 #include <Poco/Exception.h>
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPResponse.h>
@@ -29,6 +31,24 @@ namespace {
 
 std::string to_string(crmh_str s) { return std::string(s.ptr ? s.ptr : "", s.len); }
 
+// `target` with what may not stand in a request target (RFC 9112 §3.2: spaces, controls, non-ASCII,
+// " < > \ ^ ` { | }) percent-encoded; every '%' escape the adapter wrote stays as it is.
+std::string encode_illegal(const std::string& target) {
+  static const char* hex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : target) {
+    bool illegal = c <= 0x20 || c >= 0x7F || std::strchr("\"<>\\^`{|}", c) != nullptr;
+    if (!illegal) {
+      out.push_back(static_cast<char>(c));
+      continue;
+    }
+    out.push_back('%');
+    out.push_back(hex[c >> 4]);
+    out.push_back(hex[c & 15]);
+  }
+  return out;
+}
+
 HttpExchange failure(int32_t code, std::string error) {
   HttpExchange x;
   x.transport_error = code;
@@ -48,8 +68,16 @@ HttpExchange HttpClient::send(const crmh_http_request& request, int64_t deadline
   if ((uri.getScheme() != "http" && uri.getScheme() != "https") || uri.getHost().empty())
     return failure(CRMH_NET_BAD_URL, "URL must be http:// or https:// with a host");
   std::string key = uri.getScheme() + "://" + uri.getHost() + ":" + std::to_string(uri.getPort());
-  std::string path = uri.getPathAndQuery();
-  if (path.empty()) path = "/";
+  // The request target exactly as the adapter wrote it: Poco's path is decoded, and re-encoding
+  // it would turn an adapter's %2B, %40 or %2F back into '+', '@' or '/' (Dataverse keys,
+  // HubSpot's /contacts/<email>; crm-contracts §3.3).
+  const std::string text = to_string(request.url);
+  size_t authority = text.find("://") + 3;
+  size_t target = text.find_first_of("/?#", authority);
+  std::string path = target == std::string::npos ? "" : text.substr(target);
+  if (size_t fragment = path.find('#'); fragment != std::string::npos) path.resize(fragment);
+  if (path.empty() || path.front() != '/') path.insert(0, "/");
+  path = encode_illegal(path);
 
   for (int round = 0; round < 2; ++round) {
     auto& session = sessions_[key];

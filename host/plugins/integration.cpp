@@ -89,9 +89,12 @@ Expected<PacingLimits> Integration::pacing_limits() const {
   return limits;
 }
 
-Expected<std::string> Integration::map_event(const std::string& event_json) const {
+Expected<std::string> Integration::map_event(const std::string& event_type,
+                                             const std::string& event_json) const {
   if (mapping_.empty()) return std::string();
-  return mapping_.apply(event_json);
+  const bool visit_done = event_type == "visitor.checked_out";
+  return mapping_.apply(event_json,
+                        [&](const std::string& record) { return visit_done || record != "activity"; });
 }
 
 Expected<std::shared_ptr<Integration>> Integration::create(
@@ -103,7 +106,6 @@ Expected<std::shared_ptr<Integration>> Integration::create(
   if (auto mapped = in->prepare_mapping(); !mapped.ok()) return mapped.failure();
   auto limits = in->pacing_limits();
   if (!limits.ok()) return limits.failure();
-  in->pacer_ = pacing ? pacing->pacer(in->config_.key(), *limits) : std::make_shared<Pacer>(*limits);
   crmh_result result{};
   result.struct_size = sizeof result;
   const std::string& json = in->config_.config_json;
@@ -117,6 +119,8 @@ Expected<std::shared_ptr<Integration>> Integration::create(
                  ErrorKind::kBadInput};
   }
   in->instance_ = instance;
+  // Only now: a refused config (or reload) leaves the serving generation's pacing as it was.
+  in->pacer_ = pacing ? pacing->pacer(in->config_.key(), *limits) : std::make_shared<Pacer>(*limits);
   return in;
 }
 

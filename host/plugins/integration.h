@@ -66,8 +66,9 @@ class Integration {
   const PreparedHmacKey* hmac_key(std::string_view secret_key, uint32_t key_format) const;
   const std::string& log_name() const { return log_name_; }
   // The mapped records of one event for crmh_delivery.record_json ("" when the adapter maps
-  // nothing); kBadInput naming a required field the mapping left empty.
-  Expected<std::string> map_event(const std::string& event_json) const;
+  // nothing); kBadInput naming a required field the mapping left empty. The "activity" record
+  // (the visit logged on the contact) is mapped only for visitor.checked_out.
+  Expected<std::string> map_event(const std::string& event_type, const std::string& event_json) const;
   // The client-side limiter of this integration's requests; never null after create.
   Pacer* pacer() const { return pacer_.get(); }
 

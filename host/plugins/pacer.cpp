@@ -5,8 +5,14 @@
 
 namespace crmhost {
 
-bool Pacer::admit(const Clock& clock, int64_t deadline_ms) {
+namespace {
+constexpr int64_t kMaxWaitMs = 1000;  // longer, and the integration parks rather than a worker waits
+constexpr int64_t kBusyRetryMs = 100;  // all concurrency slots taken: when to look again
+}  // namespace
+
+int64_t Pacer::admit(const Clock& clock, int64_t deadline_ms) {
   std::unique_lock lock(mu_);
+  const int64_t wait_limit = std::min(deadline_ms, clock.monotonic_ms() + kMaxWaitMs);
   for (;;) {
     const int64_t now = clock.monotonic_ms();
     if (limits_.requests > 0 && limits_.window_ms > 0)
@@ -17,13 +23,12 @@ bool Pacer::admit(const Clock& clock, int64_t deadline_ms) {
     if (!window_full && !too_many) {
       if (limits_.requests > 0 && limits_.window_ms > 0) sent_ms_.push_back(now);
       ++in_flight_;
-      return true;
+      return 0;
     }
     // Room comes back when the oldest request leaves the window, or one in flight finishes.
-    int64_t until = deadline_ms;
-    if (window_full) until = std::min(until, sent_ms_.front() + limits_.window_ms);
-    if (now >= deadline_ms) return false;
-    room_.wait_for(lock, std::chrono::milliseconds(std::max<int64_t>(1, until - now)));
+    const int64_t room_at = window_full ? sent_ms_.front() + limits_.window_ms : now + kBusyRetryMs;
+    if (room_at > wait_limit || now >= wait_limit) return std::max<int64_t>(1, room_at - now);
+    room_.wait_for(lock, std::chrono::milliseconds(std::max<int64_t>(1, room_at - now)));
   }
 }
 

@@ -32,9 +32,11 @@ class Pacer {
  public:
   explicit Pacer(PacingLimits limits) : limits_(limits) {}
 
-  // Waits for room for one request until `deadline_ms` (monotonic on `clock`). True: admitted,
-  // call release() when the exchange is over. False: no room before the deadline.
-  bool admit(const Clock& clock, int64_t deadline_ms);
+  // Room for one request: waits for it when it comes before `deadline_ms` (monotonic on `clock`)
+  // and within a second (a worker is shared by every integration; a longer wait parks the
+  // integration instead). 0: admitted, call release() when the exchange is over. Otherwise the
+  // milliseconds until there is room, without waiting for it.
+  int64_t admit(const Clock& clock, int64_t deadline_ms);
   void release();
   // The CRM asked for a pause: no delivery of this integration starts before `wall_ms`.
   void park_until(int64_t wall_ms);

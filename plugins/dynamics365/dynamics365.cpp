@@ -278,8 +278,12 @@ class Dynamics365Adapter {
       return {CRMH_PERMANENT,
               "contact: emailaddress1 is empty; the mapping must fill it (it is the match key)", 0,
               0};
-    Outcome o = settings_.email_alternate_key ? upsert_by_key(crm, std::move(contact), email, id)
-                                              : query_then_write(crm, contact, email, id);
+    // Dataverse refuses / < > * % & : \ ? + inside an alternate-key value (use-alternate-key-
+    // reference-record.md), and "jane+vip@..." is common: such an address is queried instead.
+    const bool key_usable = email.find_first_of("/<>*%&:\\?+") == std::string::npos;
+    Outcome o = settings_.email_alternate_key && key_usable
+                    ? upsert_by_key(crm, std::move(contact), email, id)
+                    : query_then_write(crm, contact, email, id);
     if (o.status != CRMH_OK || !id.empty()) return o;
     // A 204 without a usable OData-EntityId: ask for the row just written.
     Outcome found = find_contact(crm, email, id);

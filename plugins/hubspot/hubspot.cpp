@@ -29,6 +29,7 @@ using crmkit::json;
 using crmkit::Outcome;
 
 constexpr size_t kBatchMax = 100;           // inputs per batch call (§2.4)
+constexpr int64_t kDailyLimitWaitMs = 3600 * 1000;  // the daily limit: look again in an hour
 constexpr int kMaxAssociationPages = 100;   // 500 ids each: a bound against a cursor that loops
 constexpr int64_t kLockedMinWaitMs = 2000;  // 423: wait at least 2 s (§2.6)
 constexpr int64_t kRateWindowMs = 10000;    // the 10 s rolling window (§2.6)
@@ -78,6 +79,10 @@ Outcome classify(const Answer& a, const std::string& what) {
     if (o.retry_after_ms == 0)
       o.retry_after_ms = header_ms(a, "x-hubspot-ratelimit-interval-milliseconds");
     if (o.retry_after_ms == 0) o.retry_after_ms = kRateWindowMs;
+    // The daily limit is spent until the portal's day turns: a 10 s pause would only ask again
+    // and again (policyName DAILY, §2.6).
+    if (json body = a.body_json(); body.is_object() && crmkit::text(body, "policyName") == "DAILY")
+      o.retry_after_ms = std::max<int64_t>(o.retry_after_ms, kDailyLimitWaitMs);
   } else if (a.status == 423) {
     // Locked: bulk upsert contention on the portal; HubSpot asks for at least 2 s (§2.6).
     o.status = CRMH_RATE_LIMITED;
@@ -451,7 +456,10 @@ class HubSpotAdapter {
         inputs.push_back(json{{"id", note_ids[i]}});
       Answer a =
           crm.send("POST", "/crm/v3/objects/notes/batch/read",
-                   json{{"inputs", inputs}, {"properties", json::array({"hs_note_body"})}}.dump());
+                   json{{"inputs", inputs},
+                        {"properties", json::array({"hs_note_body"})},
+                        {"propertiesWithHistory", json::array()}}  // required by the spec (§4)
+                       .dump());
       // 207: some notes went away since the listing; the others are still in results.
       o = classify(a, "note read");
       if (o.status != CRMH_OK) return o;

@@ -126,6 +126,14 @@ TEST_F(HubSpotTest, TheLookUpFindsByEmailAndSaysNotFound) {
   auto missing = Lookup("nobody+tag@example.com");
   EXPECT_FALSE(missing.json->getValue<bool>("found"));
   EXPECT_FALSE(missing.json->has("skipped")) << missing.json;
+  bool seen = false;
+  for (const auto& r : fake_.served())
+    if (r.path.find("nobody+tag@example.com") != std::string::npos) {
+      seen = true;
+      EXPECT_NE(r.raw_path.find("nobody%2Btag%40example.com"), std::string::npos)
+          << "the adapter's escapes reach the wire: " << r.raw_path;
+    }
+  EXPECT_TRUE(seen);
   fake_.RateLimitAfter(0);
   auto limited = Lookup(kVisitorEmail);
   EXPECT_FALSE(limited.json->getValue<bool>("found"));

@@ -138,7 +138,7 @@ void FakeCrm::Serve(const FakeRequest& request, FakeAnswer* answer, int* wait_ms
   }
   *wait_ms = delay_ms_;
   ServedRequest served{std::chrono::steady_clock::now(), request.method, request.path, request.body,
-                       request.query, request.headers};
+                       request.raw_path, request.query, request.headers};
   if (reset_next_ > 0) {
     --reset_next_;
     *reset = true;

@@ -50,6 +50,7 @@ struct FakeAnswer {
 struct ServedRequest {
   std::chrono::steady_clock::time_point at;  // when it arrived
   std::string method, path, body;
+  std::string raw_path;  // as it came on the wire, percent-escapes kept
   std::map<std::string, std::string> query;
   std::map<std::string, std::string> headers;
   int status = 0;

@@ -126,3 +126,32 @@ TEST(FieldMapping, MaxLengthCutsAtACharacterBoundaryAndEpochMsConverts) {
 
 }  // namespace
 }  // namespace crmhost
+
+namespace crmhost {
+namespace {
+
+TEST(FieldMapping, ATemplateWithoutAnyValueTakesItsDefault) {
+  auto m = FieldMapping::parse(
+      R"({"activity":{"Subject":{"template":"Visit at {visit.site}","default":"Visit"},
+                     "Note":"Host: {visit.host}, site {visit.site}"}})", "m");
+  ASSERT_TRUE(m.ok()) << m.error();
+  auto r = Records(*m, R"({"visit":{"host":"Sam"}})");
+  EXPECT_EQ(r->getObject("activity")->getValue<std::string>("Subject"), "Visit");
+  EXPECT_EQ(r->getObject("activity")->getValue<std::string>("Note"), "Host: Sam, site ")
+      << "one field with a value keeps the template";
+}
+
+TEST(FieldMapping, OnlyTheWantedRecordsAreMappedOrChecked) {
+  auto m = FieldMapping::parse(
+      R"({"contact":{"Email":{"from":"visitor.email","required":true}},
+          "activity":{"When":{"from":"visit.checked_out_at","required":true}}})", "m");
+  ASSERT_TRUE(m.ok()) << m.error();
+  const std::string pre_registered = R"({"visitor":{"email":"a@example.com"},"visit":{}})";
+  EXPECT_FALSE(m->apply(pre_registered).ok()) << "every record by default";
+  auto applied = m->apply(pre_registered, [](const std::string& r) { return r != "activity"; });
+  ASSERT_TRUE(applied.ok()) << "a record the event does not write is not required of it";
+  EXPECT_EQ(applied->find("activity"), std::string::npos) << *applied;
+}
+
+}  // namespace
+}  // namespace crmhost
