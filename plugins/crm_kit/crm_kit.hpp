@@ -122,8 +122,15 @@ inline Outcome transport_outcome(const Answer& a, std::string_view what) {
   return {a.sent, std::string(what) + ": " + why, 0, 0};
 }
 
+// A 2xx whose body is not what the contract says (a proxy's page, a truncated answer): retried.
+inline Outcome unreadable(const Answer& a, const std::string& what) {
+  return {CRMH_RETRY, what + ": unreadable answer (HTTP " + std::to_string(a.status) + ")",
+          a.status, 0};
+}
+
 // RFC 3986 percent-encoding of everything but the unreserved characters: safe in a path segment
-// and in a query value ('+' and '@' included, as Dataverse and SOQL literals need).
+// and in a query value ('+' and '@' included, as Dataverse and SOQL literals need). The host
+// sends a request target as written, so these escapes reach the CRM.
 inline std::string url_encode(std::string_view s) {
   static const char* hex = "0123456789ABCDEF";
   std::string out;

@@ -24,6 +24,7 @@ using crmkit::Answer;
 using crmkit::CrmCall;
 using crmkit::json;
 using crmkit::Outcome;
+using crmkit::unreadable;
 
 constexpr const char* kDuplicateDetection = "0x80040333";  // §3.4, answered with a 500
 constexpr std::string_view kInvalidKey = "The key in the request URI is not valid";  // §3.4
@@ -96,12 +97,6 @@ Outcome classify(const Answer& a, const std::string& what) {
     o.status = CRMH_PERMANENT;
   }
   return o;
-}
-
-// A 2xx whose body is not what §3 says it is (a proxy's page, a truncated answer).
-Outcome unreadable(const Answer& a, const std::string& what) {
-  return {CRMH_RETRY, what + ": unreadable answer (HTTP " + std::to_string(a.status) + ")",
-          a.status, 0};
 }
 
 // The integration's own settings; api_base itself is also read by the host (it is the API base

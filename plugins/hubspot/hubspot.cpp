@@ -27,6 +27,7 @@ using crmkit::Answer;
 using crmkit::CrmCall;
 using crmkit::json;
 using crmkit::Outcome;
+using crmkit::unreadable;
 
 constexpr size_t kBatchMax = 100;           // inputs per batch call (§2.4)
 constexpr int64_t kDailyLimitWaitMs = 3600 * 1000;  // the daily limit: look again in an hour
@@ -97,12 +98,6 @@ Outcome classify(const Answer& a, const std::string& what) {
     o.status = CRMH_PERMANENT;
   }
   return o;
-}
-
-// A 2xx whose body is not what §2 says it is (a proxy's page, a truncated answer).
-Outcome unreadable(const Answer& a, const std::string& what) {
-  return {CRMH_RETRY, what + ": unreadable answer (HTTP " + std::to_string(a.status) + ")",
-          a.status, 0};
 }
 
 // A mapped record as HubSpot properties: every value a string, as the spec's properties maps

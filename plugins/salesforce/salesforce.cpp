@@ -29,6 +29,7 @@ using crmkit::Answer;
 using crmkit::CrmCall;
 using crmkit::json;
 using crmkit::Outcome;
+using crmkit::unreadable;
 
 // The daily limit sends no Retry-After: back off for an hour, not seconds (§1.6). The concurrent
 // long-running request limit shares the error code but clears as soon as requests finish.
@@ -129,12 +130,6 @@ Outcome classify(const Answer& a, const std::string& what) {
     o.status = CRMH_PERMANENT;  // 400, 403, 404, ...: will fail the same way again
   }
   return o;
-}
-
-// A 2xx whose body is not what §1 says it is (a proxy's page, a truncated answer).
-Outcome unreadable(const Answer& a, const std::string& what) {
-  return {CRMH_RETRY, what + ": unreadable answer (HTTP " + std::to_string(a.status) + ")",
-          a.status, 0};
 }
 
 bool is_alnum(char c) {

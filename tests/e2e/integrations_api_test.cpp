@@ -130,10 +130,24 @@ TEST_F(IntegrationsApiTest, TheApiRefusesWhatItCannotServeAndChangesNothing) {
   EXPECT_EQ(unknown_key.status, 400);
   EXPECT_EQ(JsonString(unknown_key.json(), "field"), "colour");
   EXPECT_EQ(Send("POST", base, "{not json").status, 400);
+  // A field mapping is checked for form and against the adapter's records before anything is kept.
+  const std::string hub = R"({"id":"hub","adapter":"hubspot","config":{"api_token":"pat-x"},"mapping":)";
+  auto bad_transform = Send("POST", base, hub + R"({"contact":{"badge":{"from":"visitor.badge","transform":"shout"}}}})");
+  EXPECT_EQ(bad_transform.status, 400) << bad_transform.body;
+  EXPECT_NE(bad_transform.body.find("mapping.contact.badge.transform"), std::string::npos) << bad_transform.body;
+  auto no_such_record = Send("POST", base, hub + R"({"deal":{"amount":{"value":1}}}})");
+  EXPECT_EQ(no_such_record.status, 400) << no_such_record.body;
+  EXPECT_EQ(JsonString(no_such_record.json(), "field"), "mapping");
+  EXPECT_NE(no_such_record.body.find("mapping.deal"), std::string::npos) << no_such_record.body;
   EXPECT_EQ(Send("POST", "/v1/tenants/nobody/integrations",
                  Webhook("crm", yaml_receiver.url(), yaml_receiver.secret())).status, 404);
   auto listed = Send("GET", base, "");
   EXPECT_EQ(listed.json()->getArray("integrations")->size(), 0u) << "nothing half-made";
+  auto mapped = Send("POST", base, hub + R"({"contact":{"visitor_badge":"{visitor.badge}"}}})");
+  ASSERT_EQ(mapped.status, 201) << mapped.body;
+  auto shown = Send("GET", base + "/hub", "");
+  EXPECT_NE(shown.body.find(R"("visitor_badge":"{visitor.badge}")"), std::string::npos) << shown.body;
+  EXPECT_EQ(Send("DELETE", base + "/hub", "").status, 200);
 
   // The file's tenant and integration are read-only here, and say where to change them.
   auto yaml_put = Send("PUT", "/v1/tenants/acme/integrations/acme-webhook",

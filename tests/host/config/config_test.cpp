@@ -86,6 +86,13 @@ TEST_F(ConfigTest, ErrorsNameFileLineAndKey) {
       {"tenants:\n  - id: a\n    api_keys: [k]\n    integrations:\n      - id: h\n        adapter: webhook\n"
        "        config: { secret: \"env:CRMHOST_TEST_MISSING\" }\n",
        ":7: tenants[0].integrations[0].config.secret: environment variable CRMHOST_TEST_MISSING is not set"},
+      {"tenants:\n  - id: a\n    api_keys: [k]\n    integrations:\n      - id: h\n        adapter: hubspot\n"
+       "        mapping:\n          contact:\n            email: {from: visitor.email}\n"
+       "            badge: {from: visitor.badge, transform: [shout]}\n",
+       ":10: tenants[0].integrations[0].mapping.contact.badge.transform: unknown transform \"shout\""},
+      {"tenants:\n  - id: a\n    api_keys: [k]\n    integrations:\n      - id: h\n        adapter: hubspot\n"
+       "        mapping:\n          contact: \"{visitor.email}\"\n",
+       ":8: tenants[0].integrations[0].mapping.contact: expected a mapping of CRM fields"},
   };
   for (const auto& c : cases) {
     std::string file = write(c.yaml);
@@ -95,6 +102,17 @@ TEST_F(ConfigTest, ErrorsNameFileLineAndKey) {
     EXPECT_NE(result.error().find(c.expect_in_error), std::string::npos)
         << "error: " << result.error() << "\nwanted: " << c.expect_in_error;
   }
+}
+
+TEST_F(ConfigTest, AMappingIsKeptAsJsonWithItsOverrides) {
+  auto c = load_config(write(
+      "tenants:\n  - id: a\n    api_keys: [k]\n    integrations:\n      - id: h\n        adapter: hubspot\n"
+      "        mapping:\n          contact: { badge: \"{visitor.badge}\", phone: null, vip: {value: true} }\n"));
+  ASSERT_TRUE(c.ok()) << c.error();
+  const std::string& m = c->tenants[0].integrations[0].mapping_json;
+  EXPECT_NE(m.find("\"badge\":\"{visitor.badge}\""), std::string::npos) << m;
+  EXPECT_NE(m.find("\"phone\":null"), std::string::npos) << m;
+  EXPECT_NE(m.find("\"vip\":{\"value\":true}"), std::string::npos) << m;
 }
 
 // Ids appear in URLs, logs and "tenant/integration" names: "a/b" with "c" and "a" with "b/c"
