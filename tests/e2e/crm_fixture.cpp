@@ -65,6 +65,20 @@ CrmE2eTest::LookupAnswer CrmE2eTest::Lookup(const std::string& email, const std:
   return a;
 }
 
+void CrmE2eTest::ExpectLookUpSkippedWhenTheCrmIsDownOrSlow(FakeCrm& fake, const std::string& email) {
+  fake.FailNext(100, 503);
+  auto down = Lookup(email);
+  EXPECT_FALSE(down.json->getValue<bool>("found")) << down.json;
+  EXPECT_FALSE(Text(down.json, "skipped").empty()) << down.json;
+  fake.FailNext(0, 503);
+  fake.SetDelayMs(5000);
+  auto slow = Lookup(email, "300ms");
+  EXPECT_FALSE(slow.json->getValue<bool>("found")) << slow.json;
+  EXPECT_FALSE(Text(slow.json, "skipped").empty()) << slow.json;
+  EXPECT_LT(slow.elapsed_ms, 3000) << "answered at the deadline, not when the CRM answers";
+  fake.SetDelayMs(0);
+}
+
 Poco::JSON::Object::Ptr CrmE2eTest::TestConnection() {
   auto r = Client().Send("POST", "/v1/integrations/crm/test", "", {{"Authorization", "Bearer acme-key"}});
   EXPECT_EQ(r.status, 200) << r.body;

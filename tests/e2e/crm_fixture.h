@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "e2e_fixture.h"
+#include "fakes/fake_crm.h"
 
 namespace crmhost::testing {
 
@@ -44,6 +45,9 @@ class CrmE2eTest : public E2eTest {
     int64_t elapsed_ms = 0;
   };
   LookupAnswer Lookup(const std::string& email, const std::string& timeout = "");
+  // The look-up of `email` (which the CRM knows) while `fake` answers 503 and then while it is
+  // slow: "skipped" both times, the slow one at its 300 ms deadline, not when the CRM answers.
+  void ExpectLookUpSkippedWhenTheCrmIsDownOrSlow(FakeCrm& fake, const std::string& email);
   // POST /v1/integrations/crm/test as the tenant: the adapter's cheap authenticated read.
   Poco::JSON::Object::Ptr TestConnection();
 

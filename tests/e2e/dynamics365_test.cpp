@@ -84,6 +84,23 @@ TEST_F(Dynamics365Test, ATaskWhoseAnswerWasLostIsCompletedOnReplayNotCreatedTwic
   EXPECT_EQ(fake_.Rows("contacts").size(), 1u);
 }
 
+TEST_F(Dynamics365Test, ARetryAfterALostAnswerAndARestartMakeNoSecondContactOrTask) {
+  CrmIntegration spec;
+  spec.deliver_timeout = "1s";
+  Start(spec);
+  fake_.CommitThenTimeoutOn("POST", "/api/data/v9.2/contacts", 1, 2500);
+  const std::string body = VisitorEvent(kCheckedOut, kVisitorEmail, "visit-1");
+  const std::string event = Post(kCheckedOut, kVisitorEmail, body);
+  EXPECT_EQ(Await(event, "delivered").attempts, 2) << "the timed-out attempt is retried";
+  EXPECT_EQ(fake_.Rows("contacts").size(), 1u) << "the retry found the committed contact";
+  EXPECT_EQ(fake_.Rows("tasks").size(), 1u);
+  Restart();
+  EXPECT_EQ(Post(kCheckedOut, kVisitorEmail, body), event);
+  Await(event, "delivered");
+  EXPECT_EQ(fake_.Rows("contacts").size(), 1u);
+  EXPECT_EQ(fake_.Rows("tasks").size(), 1u);
+}
+
 TEST_F(Dynamics365Test, A429ParksAndAnExpiredTokenIsRenewed) {
   Start();
   Await(Post(kPreRegistered), "delivered");
@@ -118,6 +135,7 @@ TEST_F(Dynamics365Test, TheLookUpEncodesAPlusAndDoublesAQuote) {
   EXPECT_TRUE(tested->getValue<bool>("ok")) << tested;
   EXPECT_EQ(fake_.count("GET", "/api/data/v9.2/WhoAmI"), 1);
   fake_.ExpireAccessTokens();
+  ExpectLookUpSkippedWhenTheCrmIsDownOrSlow(fake_, "jane+vip@example.com");
   auto quoted = Lookup("o'brien@example.com");
   EXPECT_FALSE(quoted.json->getValue<bool>("found"));
   EXPECT_FALSE(quoted.json->has("skipped")) << "an expired token is renewed inside the deadline: " << quoted.json;

@@ -67,6 +67,22 @@ TEST_F(HubSpotTest, ANoteWhoseAnswerWasLostIsNotWrittenAgainOnReplayWhileSearchL
   EXPECT_EQ(fake_.count("POST", "/crm/v3/objects/contacts/search"), 0) << "never rely on lagging search";
 }
 
+TEST_F(HubSpotTest, ARetryAfterALostAnswerAndARestartMakeNoSecondNote) {
+  CrmIntegration spec;
+  spec.deliver_timeout = "1s";
+  Start(spec);
+  fake_.CommitThenTimeoutOn("POST", "/crm/v3/objects/notes", 1, 2500);
+  const std::string body = VisitorEvent(kCheckedOut, kVisitorEmail, "visit-1");
+  const std::string event = Post(kCheckedOut, kVisitorEmail, body);
+  EXPECT_EQ(Await(event, "delivered").attempts, 2) << "the timed-out attempt is retried";
+  EXPECT_EQ(fake_.Notes().size(), 1u);
+  Restart();
+  EXPECT_EQ(Post(kCheckedOut, kVisitorEmail, body), event);
+  Await(event, "delivered");
+  EXPECT_EQ(fake_.Notes().size(), 1u);
+  EXPECT_EQ(fake_.Contacts().size(), 1u);
+}
+
 TEST_F(HubSpotTest, A429ParksTheQueueUntilRetryAfterWithoutBurningAttempts) {
   Start();
   fake_.SetRetryAfterSeconds(1);
@@ -134,6 +150,7 @@ TEST_F(HubSpotTest, TheLookUpFindsByEmailAndSaysNotFound) {
           << "the adapter's escapes reach the wire: " << r.raw_path;
     }
   EXPECT_TRUE(seen);
+  ExpectLookUpSkippedWhenTheCrmIsDownOrSlow(fake_, kVisitorEmail);
   fake_.RateLimitAfter(0);
   auto limited = Lookup(kVisitorEmail);
   EXPECT_FALSE(limited.json->getValue<bool>("found"));
