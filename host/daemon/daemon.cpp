@@ -21,6 +21,7 @@
 #include "ingress/ingest_limiter.h"
 #include "ingress/ingress_routes.h"
 #include "plugins/adapter_registry.h"
+#include "plugins/contact_lookup.h"
 #include "plugins/http_client.h"
 #include "oauth/broker.h"
 #include "plugins/plugin_dir_watcher.h"
@@ -31,6 +32,9 @@
 
 namespace crmhost {
 namespace {
+
+// How long the shutdown waits for look-up threads finishing after their deadline.
+constexpr int64_t kLookupDrainMs = 5000;
 
 void configure_logging() {
   Poco::AutoPtr<Poco::PatternFormatter> pattern(
@@ -234,6 +238,11 @@ int run_daemon(const std::vector<std::string>& args) {
   log.information("signal " + std::to_string(sig) + ": stopping");
   watcher.stop();
   stop_servers();
+  // A look-up answered at its deadline may still be finishing its CRM call; its HTTP deadline
+  // has passed, so it returns at once, but it must not outlive what it uses.
+  if (!drain_contact_lookups(kLookupDrainMs))
+    log.warning("a contact look-up is still running after " + std::to_string(kLookupDrainMs) +
+                " ms; stopping anyway");
   (*store)->on_deliveries_due(nullptr);  // the dispatcher goes before the store
   dispatcher.stop();
   oauth.stop();

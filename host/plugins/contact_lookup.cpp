@@ -2,7 +2,9 @@
 
 #include <Poco/JSON/Parser.h>
 
+#include <condition_variable>
 #include <future>
+#include <mutex>
 #include <sstream>
 #include <thread>
 
@@ -78,14 +80,35 @@ ContactLookup run(const std::shared_ptr<Integration>& in, const std::string& ema
 
 }  // namespace
 
+namespace {
+// The look-up threads still running: the shutdown waits for them (drain_contact_lookups).
+std::mutex running_mu;
+std::condition_variable running_done;
+int running = 0;  // guarded by running_mu
+}  // namespace
+
+bool drain_contact_lookups(int64_t max_wait_ms) {
+  std::unique_lock lock(running_mu);
+  return running_done.wait_for(lock, std::chrono::milliseconds(max_wait_ms),
+                               [] { return running == 0; });
+}
+
 ContactLookup lookup_contact(std::shared_ptr<Integration> integration, const std::string& email,
                              const Clock& clock, int64_t budget_ms) {
   const int64_t deadline = clock.monotonic_ms() + budget_ms;
   auto done = std::make_shared<std::promise<ContactLookup>>();
   auto answer = done->get_future();
   // The thread owns what it uses; it may outlive this call when the adapter overruns.
-  std::thread([done, integration = std::move(integration), email, &clock, deadline] {
+  {
+    std::lock_guard lock(running_mu);
+    ++running;
+  }
+  std::thread([done, integration = std::move(integration), email, &clock, deadline]() mutable {
     done->set_value(run(integration, email, clock, deadline));
+    integration.reset();  // the adapter instance goes before the shutdown may go on
+    done.reset();
+    std::lock_guard lock(running_mu);
+    if (--running == 0) running_done.notify_all();
   }).detach();
   if (answer.wait_for(std::chrono::milliseconds(budget_ms)) != std::future_status::ready) {
     ContactLookup late;

@@ -25,4 +25,9 @@ struct ContactLookup {
 ContactLookup lookup_contact(std::shared_ptr<Integration> integration, const std::string& email,
                              const Clock& clock, int64_t budget_ms);
 
+// Waits (at most `max_wait_ms`) for look-up threads still finishing after their answer was
+// given, so that none outlives the services it uses at shutdown. False when some still run.
+// Thread-safe; called once the listeners have stopped.
+bool drain_contact_lookups(int64_t max_wait_ms);
+
 }  // namespace crmhost
