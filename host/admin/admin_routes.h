@@ -3,6 +3,7 @@
 // `admin_listen` when it is set, else on `listen` beside the tenant API.
 #pragma once
 
+#include "admin/replay_jobs.h"
 #include "common/clock.h"
 #include "config/config.h"
 #include "delivery/dispatcher.h"
@@ -27,6 +28,7 @@ struct AdminServices {
   AdapterRegistry& registry;
   Dispatcher& dispatcher;
   OAuthBroker& oauth;
+  ReplayJobs& jobs;
   const Clock& clock;
 };
 
@@ -57,5 +59,14 @@ IntegrationKey addressed_integration(const Exchange& exchange);
 // `json` as a JSON object, or null when it is not one.
 Poco::JSON::Object::Ptr parse_object(const std::string& json);
 void readyz(Exchange& exchange, AdminServices& services);         // GET /readyz
+
+// Sync status, dead letters and jobs, for a tenant key (its own) and the admin key (every tenant,
+// or `?tenant=`): status_endpoint.cpp, dead_letters_endpoint.cpp. Served beside the tenant API,
+// and on admin_listen too when it is set.
+void add_operations_routes(Router& router, AdminServices& services);
+void sync_status(Exchange& exchange, AdminServices& services);  // GET /v1/status
+// The tenant a tenant-scoped call is about: the caller's own for a tenant key; for the admin key
+// `?tenant=`, which may be empty (every tenant) unless `required`. False once it has answered 400.
+bool scoped_tenant(Exchange& exchange, bool required, std::string* tenant);
 
 }  // namespace crmhost

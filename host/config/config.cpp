@@ -111,7 +111,17 @@ class Loader {
     only_keys(root, "", {"listen", "admin_listen", "data_dir", "durability", "plugin_dir", "max_body",
                          "workers", "lease", "deliver_timeout", "overrun_margin",
                          "suspend_after_overruns", "park_delay", "retry", "admin_key",
-                         "master_key", "public_url", "oauth_idle_refresh", "tenants"});
+                         "master_key", "public_url", "oauth_idle_refresh", "stall_after", "log_failure_summary",
+                         "tenants"});
+    if (auto n = root["log_failure_summary"]) {
+      c.log_failure_summary_ms = duration(n, "log_failure_summary");
+      if (c.log_failure_summary_ms < 100 || c.log_failure_summary_ms > 86400000)
+        fail(n, "log_failure_summary", "must be from 100ms to 1d");
+    }
+    if (auto n = root["stall_after"]) {
+      c.stall_after_ms = duration(n, "stall_after");
+      if (c.stall_after_ms < 1000) fail(n, "stall_after", "must be at least 1s");
+    }
     if (auto n = root["oauth_idle_refresh"]) {
       c.oauth_idle_refresh_ms = duration(n, "oauth_idle_refresh");
       if (c.oauth_idle_refresh_ms < 1000) fail(n, "oauth_idle_refresh", "must be at least 1s");

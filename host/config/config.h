@@ -76,6 +76,10 @@ struct Config {
   int suspend_after_overruns = 3;     // abandoned calls in a row that suspend an integration
   int64_t park_delay_ms = 5000;       // how long a delivery waits when its adapter is not loaded
   int64_t oauth_idle_refresh_ms = 86400000;  // an OAuth connection unused this long is refreshed
+  // GET /readyz fails when a delivery has been due this long without an attempt (a stall).
+  int64_t stall_after_ms = 600000;
+  // A failing integration logs at most one line per this long (its first failure, then summaries).
+  int64_t log_failure_summary_ms = 60000;
   RetrySettings retry;
   std::string admin_key_hash;  // empty = no admin key
   std::string admin_key_ref;   // the reference it was read from (for `crmhost rotate-key`)

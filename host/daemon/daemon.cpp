@@ -159,26 +159,29 @@ int run_daemon(const std::vector<std::string>& args) {
   Dispatcher dispatcher(
       **store, registry, policy, clock, [&clock] { return std::make_unique<HttpClient>(clock); },
       {config->workers, config->lease_ms, config->deliver_timeout_ms, config->park_delay_ms,
-       config->overrun_margin_ms, config->suspend_after_overruns});
+       config->overrun_margin_ms, config->suspend_after_overruns, config->log_failure_summary_ms});
   (*store)->on_deliveries_due([&dispatcher] { dispatcher.wake(); });
   IngestLimiter limiter(clock);
 
   // Every route table is built here. The tenant API and the operator API share `listen` unless
   // `admin_listen` gives the operator API its own address.
   IngressServices ingress{*config, **store, limiter, registry, clock};
+  ReplayJobs jobs(**store, **store, clock);
   AdminServices admin{*config, **store, **store, directory, vault, registry, dispatcher, oauth,
-                      clock};
+                      jobs, clock};
   auto tenants = [&directory](const std::string& key_hash) {
     return directory.tenant_by_key_hash(key_hash);
   };
   auto tenant_routes = std::make_unique<Router>(config->admin_key_hash, tenants);
   add_ingress_routes(*tenant_routes, ingress);
   add_tenant_integration_routes(*tenant_routes, admin);
+  add_operations_routes(*tenant_routes, admin);
   add_health_routes(*tenant_routes, admin);
   std::unique_ptr<Router> admin_routes;
   if (config->has_admin_listen) {
     admin_routes = std::make_unique<Router>(config->admin_key_hash, tenants);
     add_health_routes(*admin_routes, admin);
+    add_operations_routes(*admin_routes, admin);
     add_admin_routes(*admin_routes, admin);
   } else {
     add_admin_routes(*tenant_routes, admin);

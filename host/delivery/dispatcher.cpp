@@ -53,7 +53,8 @@ Dispatcher::Dispatcher(Store& store, AdapterRegistry& registry, const RetryPolic
       settings_(settings),
       // Leased-ahead deliveries keep workers busy through a commit; 32 per worker lets one round
       // settle and lease a few hundred.
-      max_in_flight_(settings.workers * 32) {}
+      max_in_flight_(settings.workers * 32),
+      failures_(logger(), settings.failure_summary_ms) {}
 
 Dispatcher::~Dispatcher() { stop(); }
 
@@ -168,6 +169,7 @@ void Dispatcher::dispatch_loop() {
     apply_overruns(done);
     round_started = std::chrono::steady_clock::now();
     int64_t now = clock_.wall_ms();
+    failures_.flush(now, stopping);
     if (now >= next_sweep_ms && capacity > 0) {
       auto returned = store_.return_expired_leases(now);
       if (returned.ok() && *returned > 0)
@@ -261,18 +263,27 @@ Settlement Dispatcher::settle(const LeasedDelivery& d, crmh_status status, int h
   switch (decision.kind) {
     case RetryDecision::Kind::kDelivered:
       s.kind = Settlement::Kind::kDelivered;
+      failures_.succeeded({d.tenant_id, d.integration_id}, clock_.wall_ms());
       break;
     case RetryDecision::Kind::kRetry:
       s.kind = Settlement::Kind::kRetry;
       s.next_attempt_at_ms = clock_.wall_ms() + decision.delay_ms;
-      logger().information("[" + log_name + "] " + d.id + " attempt " + std::to_string(d.attempt) +
-                           " " + std::string(outcome_name(s.outcome)) + " (" + s.error + "); next in " +
-                           std::to_string(decision.delay_ms) + " ms");
+      failures_.failed({d.tenant_id, d.integration_id}, std::string(outcome_name(s.outcome)),
+                       false, s.next_attempt_at_ms,
+                       "[" + log_name + "] " + d.id + " attempt " + std::to_string(d.attempt) +
+                           " " + std::string(outcome_name(s.outcome)) + " (" + s.error +
+                           "); next in " + std::to_string(decision.delay_ms) +
+                           " ms; further failures are summarised",
+                       clock_.wall_ms());
       break;
     case RetryDecision::Kind::kDead:
       s.kind = Settlement::Kind::kDead;
       s.dead_reason = decision.dead_reason;
-      logger().warning("[" + log_name + "] " + d.id + " dead: " + s.dead_reason);
+      failures_.failed({d.tenant_id, d.integration_id}, std::string(outcome_name(s.outcome)),
+                       true, 0,
+                       "[" + log_name + "] " + d.id + " dead: " + s.dead_reason +
+                           "; further failures are summarised",
+                       clock_.wall_ms());
       break;
   }
   return s;
@@ -357,6 +368,7 @@ bool Dispatcher::run(const LeasedDelivery& d, HttpTransport& http, Worker& self,
                      std::to_string(status) + " for " + d.id + "; handled as RETRY");
   *out = settle(d, status, result.http_status, result.retry_after_ms, result.message,
                 integration->log_name());
+  out->response = std::move(called.last_answer);
   out->started_at_ms = started_at;
   out->duration_ms = duration;
   return true;

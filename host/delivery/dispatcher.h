@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "delivery/failure_log.h"
 #include "delivery/retry_policy.h"
 #include "plugins/adapter_registry.h"
 #include "plugins/http_client.h"
@@ -42,6 +43,8 @@ struct DispatcherSettings {
                                      // (config `park_delay`)
   int64_t overrun_margin_ms = 5000;  // past the deadline, a call is abandoned
   int suspend_after_overruns = 3;    // consecutive abandoned calls that suspend an integration
+  int64_t failure_summary_ms = 60000;  // a failing integration's log summary, at most this often
+                                       // (config `log_failure_summary`)
 };
 
 class Dispatcher {
@@ -101,6 +104,7 @@ class Dispatcher {
   bool workers_done_ = false;  // every serving worker has exited; the dispatcher records and exits
 
   std::map<IntegrationKey, int> overruns_;  // consecutive overruns; dispatcher thread only
+  FailureLog failures_;                     // thread-safe
   std::thread dispatcher_;
 };
 

@@ -10,7 +10,8 @@ Poco::Dynamic::Var or_null(const std::string& s) {
   return s.empty() ? Poco::Dynamic::Var() : Poco::Dynamic::Var(s);
 }
 
-// The store failed: the answer says only what kind of failure, the log says what.
+}  // namespace
+
 void send_store_failure(Exchange& ex, const Error& error) {
   if (error.kind == ErrorKind::kUnavailable || error.kind == ErrorKind::kInternal)
     Poco::Logger::get("crmhost.ingress")
@@ -18,7 +19,30 @@ void send_store_failure(Exchange& ex, const Error& error) {
   ex.send_problem(problem_for(error));
 }
 
-}  // namespace
+Poco::JSON::Object delivery_json(const DeliveryView& d) {
+  Poco::JSON::Object o;
+  o.set("id", d.id);
+  o.set("event_id", d.event_id);
+  o.set("integration", d.integration_id);
+  o.set("event_type", d.event_type);
+  o.set("status", d.discarded_at_ms ? std::string("discarded")
+                                    : std::string(delivery_status_name(d.status)));
+  o.set("attempts", d.attempts);
+  o.set("last_http_status",
+        d.last_http_status ? Poco::Dynamic::Var(d.last_http_status) : Poco::Dynamic::Var());
+  o.set("last_outcome", or_null(d.last_outcome));
+  o.set("last_error", or_null(d.last_error));
+  o.set("dead_reason", or_null(d.dead_reason));
+  if (d.discarded_at_ms) {
+    o.set("discarded_at", iso8601(d.discarded_at_ms));
+    o.set("discard_reason", d.discard_reason);
+  }
+  o.set("next_attempt_at", d.status == DeliveryStatus::kPending
+                               ? Poco::Dynamic::Var(iso8601(d.next_attempt_at_ms))
+                               : Poco::Dynamic::Var());
+  o.set("updated_at", iso8601(d.updated_at_ms));
+  return o;
+}
 
 void list_deliveries(Exchange& ex, IngressServices& s) {
   DeliveryQuery q;
@@ -42,24 +66,7 @@ void list_deliveries(Exchange& ex, IngressServices& s) {
   auto rows = s.store.list_deliveries(q);
   if (!rows.ok()) return send_store_failure(ex, rows.failure());
   Poco::JSON::Array list;
-  for (const auto& d : *rows) {
-    Poco::JSON::Object o;
-    o.set("id", d.id);
-    o.set("event_id", d.event_id);
-    o.set("integration", d.integration_id);
-    o.set("event_type", d.event_type);
-    o.set("status", std::string(delivery_status_name(d.status)));
-    o.set("attempts", d.attempts);
-    o.set("last_http_status",
-          d.last_http_status ? Poco::Dynamic::Var(d.last_http_status) : Poco::Dynamic::Var());
-    o.set("last_error", or_null(d.last_error));
-    o.set("dead_reason", or_null(d.dead_reason));
-    o.set("next_attempt_at", d.status == DeliveryStatus::kPending
-                                 ? Poco::Dynamic::Var(iso8601(d.next_attempt_at_ms))
-                                 : Poco::Dynamic::Var());
-    o.set("updated_at", iso8601(d.updated_at_ms));
-    list.add(o);
-  }
+  for (const auto& d : *rows) list.add(delivery_json(d));
   Poco::JSON::Object answer;
   answer.set("deliveries", list);
   ex.send_json(200, answer);

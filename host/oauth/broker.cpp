@@ -402,6 +402,13 @@ ConnectionState OAuthBroker::state(const IntegrationKey& key) {
   return conn->state;
 }
 
+OAuthBroker::ConnectionView OAuthBroker::view(const IntegrationKey& key) {
+  auto conn = connection(key);
+  std::lock_guard lock(conn->mu);
+  if (!load(*conn, key).ok()) return {};
+  return {conn->state, conn->expires_at_ms, conn->reason};
+}
+
 Expected<std::string> OAuthBroker::start(const IntegrationKey& key) {
   auto in = integration_of_(key);
   if (!in) return Error{"integration " + key.log_name() + " is not served", ErrorKind::kNotFound};

@@ -60,6 +60,14 @@ class OAuthBroker final : public CredentialSource {
   Expected<IntegrationKey> finish(const std::string& state, const std::string& code);
 
   ConnectionState state(const IntegrationKey& key);
+  // What the status view shows of a connection: its state, when its access token expires (0 =
+  // unknown) and why a person must authorize. Never a token.
+  struct ConnectionView {
+    ConnectionState state = ConnectionState::kNone;
+    int64_t expires_at_ms = 0;
+    std::string reason;
+  };
+  ConnectionView view(const IntegrationKey& key);
   // The integration is gone: its tokens go from memory too (the store deleted them with it).
   void forget(const IntegrationKey& key);
 

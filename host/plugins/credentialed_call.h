@@ -20,6 +20,9 @@ struct CredentialedCall {
   std::string reauthorization;          // non-empty: a person must authorize; nothing more ran
   bool credential_unavailable = false;  // the refresh after a rejection failed for now
   int64_t paced_wait_ms = 0;  // > 0: a request found no room under the pacing; room in this long
+  // Unless the call succeeded: the CRM's last answer, redacted and cut (answer_excerpt.h), for
+  // the attempts table. Empty when the adapter made no request.
+  std::string last_answer;
 };
 
 // `call_adapter` makes one call on the crmh_call it is given (and resets its own result first);

@@ -76,6 +76,8 @@ struct Settlement {
   std::string error;     // truncated to Store::kMaxErrorText
   int64_t next_attempt_at_ms = 0;  // with kRetry and kPark
   std::string dead_reason;         // with kDead
+  std::string response;  // the CRM's last answer when the attempt failed, redacted; truncated
+                         // to Store::kMaxResponseText
 };
 
 struct DeliveryView {
@@ -83,8 +85,55 @@ struct DeliveryView {
   DeliveryStatus status = DeliveryStatus::kPending;
   int attempts = 0;
   int last_http_status = 0;
+  std::string last_outcome;  // of the last attempt; empty before the first
   std::string last_error, dead_reason;
   int64_t next_attempt_at_ms = 0, updated_at_ms = 0;
+  int64_t discarded_at_ms = 0;  // a dead letter an operator discarded; 0 = not
+  std::string discard_reason;
+};
+
+// One attempt of a delivery, as the attempts table keeps it.
+struct AttemptView {
+  int attempt = 0;
+  int64_t started_at_ms = 0, duration_ms = 0;
+  std::string outcome;
+  int http_status = 0;
+  std::string error, response;
+};
+
+// A delivery with what an operator needs to judge it: the event as received and every attempt.
+struct DeliveryDetail {
+  DeliveryView delivery;
+  std::string payload;
+  int64_t received_at_ms = 0;
+  std::vector<AttemptView> attempts;  // oldest first
+};
+
+// Dead letters waiting for an operator (dead, not discarded), newest first. Every filter is
+// optional but the tenant.
+struct DeadLetterQuery {
+  std::string tenant_id;  // required
+  std::string integration_id, event_type, outcome;
+  int http_status = 0;
+  int64_t from_ms = 0, to_ms = 0;  // when they died: [from, to); 0 = open
+  std::string after;  // a page's `next` cursor; empty = from the newest
+  int limit = 100;
+};
+struct DeadLetterPage {
+  std::vector<DeliveryView> letters;
+  std::string next;  // the cursor of the page after this one; empty = this was the last
+};
+
+// The figures of one integration's sync, kept up to date by the store as deliveries change state
+// (never counted by a scan), plus the age of its oldest pending delivery (an index seek).
+struct IntegrationStats {
+  std::string tenant_id, integration_id;
+  int64_t pending = 0, leased = 0, delivered = 0, dead = 0, discarded = 0;  // dead excludes discarded
+  int64_t last_success_at_ms = 0;  // 0 = never
+  int64_t last_error_at_ms = 0;    // 0 = never
+  std::string last_error_outcome, last_error;
+  int last_error_http_status = 0;
+  int64_t oldest_pending_at_ms = 0;  // created_at of the oldest pending delivery; 0 = none
 };
 
 struct DeliveryQuery {
@@ -97,6 +146,7 @@ struct DeliveryQuery {
 class Store {
  public:
   static constexpr size_t kMaxErrorText = 512;
+  static constexpr size_t kMaxResponseText = 4096;
 
   virtual ~Store() = default;
 
@@ -123,6 +173,23 @@ class Store {
   // the tenant has no such delivery, kConflict when it is not dead.
   virtual Status replay(const std::string& tenant_id, const std::string& delivery_id,
                         int64_t now_ms) = 0;
+
+  // Dead letters of one tenant, filtered, a page at a time. kBadInput for a cursor it did not make.
+  virtual Expected<DeadLetterPage> list_dead_letters(const DeadLetterQuery& query) = 0;
+  // One delivery of `tenant_id` with its event and attempts; kNotFound for another's or none.
+  virtual Expected<DeliveryDetail> delivery_detail(const std::string& tenant_id,
+                                                   const std::string& delivery_id) = 0;
+  // Sets a dead letter aside for good, with the operator's reason: it leaves the dead letters
+  // and is never attempted again. kNotFound as replay; kConflict when it is not a dead letter.
+  virtual Status discard(const std::string& tenant_id, const std::string& delivery_id,
+                         const std::string& reason, int64_t now_ms) = 0;
+  // The sync figures of every integration of `tenant_id` that ever had a delivery (empty tenant:
+  // of every tenant), by tenant and integration.
+  virtual Expected<std::vector<IntegrationStats>> integration_stats(
+      const std::string& tenant_id) = 0;
+  // The pending delivery whose attempt has been due the longest, if one has been due since before
+  // `due_before_ms`: a stalled queue (GET /readyz).
+  virtual Expected<std::optional<DeliveryView>> stalled_delivery(int64_t due_before_ms) = 0;
 
   // `due` is called (by the thread that committed, after the commit) whenever deliveries became due
   // now; it must be quick and must not call the store. nullptr stops the calls: whoever set it

@@ -154,6 +154,40 @@ CREATE INDEX audit_at ON audit(at);
     R"sql(
 ALTER TABLE integrations ADD COLUMN mapping TEXT NOT NULL DEFAULT '';
 )sql",
+    // 5: operations. Each integration's sync figures, kept up to date in the transactions that
+    // change a delivery's state (so that GET /v1/status reads a row, not the outbox); the last
+    // attempt's outcome; dead letters set aside by an operator (they stay `dead`, so that the
+    // status CHECK need not be rebuilt); the CRM's answer to a failed attempt; and the indexes
+    // the dead-letter view and the oldest-pending age seek.
+    R"sql(
+CREATE TABLE integration_stats (
+  tenant_id              TEXT NOT NULL,
+  integration_id         TEXT NOT NULL,
+  pending                INTEGER NOT NULL DEFAULT 0,
+  leased                 INTEGER NOT NULL DEFAULT 0,
+  delivered              INTEGER NOT NULL DEFAULT 0,
+  dead                   INTEGER NOT NULL DEFAULT 0,
+  discarded              INTEGER NOT NULL DEFAULT 0,
+  last_success_at        INTEGER,
+  last_error_at          INTEGER,
+  last_error_outcome     TEXT,
+  last_error_http_status INTEGER,
+  last_error             TEXT,
+  PRIMARY KEY (tenant_id, integration_id)
+) WITHOUT ROWID;
+INSERT INTO integration_stats(tenant_id, integration_id, pending, leased, delivered, dead)
+  SELECT tenant_id, integration_id, SUM(status = 'pending'), SUM(status = 'leased'),
+         SUM(status = 'delivered'), SUM(status = 'dead')
+  FROM deliveries GROUP BY tenant_id, integration_id;
+ALTER TABLE deliveries ADD COLUMN last_outcome TEXT;
+ALTER TABLE deliveries ADD COLUMN discarded_at INTEGER;
+ALTER TABLE deliveries ADD COLUMN discard_reason TEXT;
+ALTER TABLE attempts ADD COLUMN response TEXT;
+CREATE INDEX deliveries_dead ON deliveries(tenant_id, updated_at, id)
+  WHERE status = 'dead' AND discarded_at IS NULL;
+CREATE INDEX deliveries_pending_age ON deliveries(tenant_id, integration_id, created_at)
+  WHERE status = 'pending';
+)sql",
 };
 
 constexpr int kLatest = sizeof(kMigrations) / sizeof(kMigrations[0]);

@@ -13,6 +13,7 @@
 #include "common/ids.h"
 #include "store/sqlite/schema.h"
 #include "store/sqlite/statement.h"
+#include "store/sqlite/stats_tally.h"
 #include "store/sqlite/wal_write_batching.h"
 
 namespace crmhost {
@@ -41,8 +42,15 @@ namespace {
 
 constexpr size_t kMaxAppendBatch = 256;
 
-std::string truncated(const std::string& text) {
-  return text.size() <= Store::kMaxErrorText ? text : text.substr(0, Store::kMaxErrorText);
+std::string truncated(const std::string& text, size_t limit = Store::kMaxErrorText) {
+  return text.size() <= limit ? text : text.substr(0, limit);
+}
+
+void bind_or_null(SqliteStatement& q, int index, int64_t value) {
+  if (value)
+    q.bind(index, value);
+  else
+    q.bind_null(index);
 }
 
 Expected<sqlite3*> open_connection(const std::string& path, SqliteStore::Sync sync) {
@@ -82,6 +90,49 @@ Expected<int> lock_data_dir(const std::string& data_dir) {
     return Error{"another crmhost is using data_dir " + data_dir, ErrorKind::kUnavailable};
   }
   return fd;
+}
+
+
+// The columns every delivery view reads, in read_view()'s order.
+#define CRMHOST_DELIVERY_VIEW_COLUMNS                                                         \
+  "d.id, d.event_id, d.tenant_id, d.integration_id, e.event_type, d.status, d.attempts,"     \
+  " d.last_http_status, d.last_error, d.next_attempt_at, d.updated_at, d.last_outcome,"      \
+  " d.discarded_at, d.discard_reason,"                                                        \
+  " (SELECT reason FROM dead_letters x WHERE x.delivery_id = d.id ORDER BY x.id DESC LIMIT 1)"
+
+DeliveryView read_view(const SqliteStatement& q) {
+  DeliveryView v;
+  v.id = q.text(0);
+  v.event_id = q.text(1);
+  v.tenant_id = q.text(2);
+  v.integration_id = q.text(3);
+  v.event_type = q.text(4);
+  v.status = parse_delivery_status(q.text(5)).value_or(DeliveryStatus::kPending);
+  v.attempts = static_cast<int>(q.integer(6));
+  v.last_http_status = static_cast<int>(q.integer(7));
+  v.last_error = q.text(8);
+  v.next_attempt_at_ms = q.integer(9);
+  v.updated_at_ms = q.integer(10);
+  v.last_outcome = q.text(11);
+  v.discarded_at_ms = q.integer(12);
+  v.discard_reason = q.text(13);
+  if (v.status == DeliveryStatus::kDead) v.dead_reason = q.text(14);
+  return v;
+}
+
+// A dead-letter page cursor: "<updated_at ms>.<delivery id>" of the last letter of a page.
+std::string cursor_of(const DeliveryView& v) {
+  return std::to_string(v.updated_at_ms) + "." + v.id;
+}
+
+bool parse_cursor(const std::string& cursor, int64_t* at_ms, std::string* id) {
+  auto dot = cursor.find('.');
+  if (dot == std::string::npos || dot == 0 || dot > 18) return false;
+  for (size_t i = 0; i < dot; ++i)
+    if (cursor[i] < '0' || cursor[i] > '9') return false;
+  *at_ms = std::stoll(cursor.substr(0, dot));
+  *id = cursor.substr(dot + 1);
+  return id->rfind("dlv_", 0) == 0;
 }
 
 }  // namespace
@@ -213,27 +264,31 @@ bool SqliteStore::commit(std::vector<PendingAppend>& appends,
   Transaction txn(sql);
   if (!txn.begun().ok()) return fail_all(txn.begun().error());
   bool wrote = !appends.empty();
+  StatsTally tally;  // what this transaction changes in integration_stats
   if (wrote) {
-    if (auto s = write_appends(appends); !s.ok()) return fail_all(s.error());
+    if (auto s = write_appends(appends, tally); !s.ok()) return fail_all(s.error());
   }
   for (const auto& r : rounds) {
     if (auto s = sql("SAVEPOINT round").run(); !s.ok()) return fail_all(s.error());
-    r->result = write_round(*r);
+    StatsTally round_tally;
+    r->result = write_round(*r, round_tally);
     if (!r->result.ok()) {
       if (auto s = sql("ROLLBACK TO round").run(); !s.ok()) return fail_all(s.error());
     } else {
       wrote = wrote || !r->done_deliveries->empty() || !r->result->empty();
+      tally.merge(round_tally);
     }
     if (auto s = sql("RELEASE round").run(); !s.ok()) return fail_all(s.error());
   }
   if (!wrote) return false;  // an idle round: nothing to commit (the transaction rolls back)
+  if (auto s = tally.write(sql); !s.ok()) return fail_all(s.error());
   if (auto c = txn.commit(); !c.ok()) return fail_all(c.error());
   for (const auto& p : appends)
     if (p.result.ok() && !p.result->repeated && p.result->deliveries > 0) return true;
   return false;
 }
 
-Status SqliteStore::write_appends(std::vector<PendingAppend>& batch) {
+Status SqliteStore::write_appends(std::vector<PendingAppend>& batch, StatsTally& tally) {
   auto& sql = *write_sql_;
   for (auto& p : batch) {
     const NewEvent& e = p.event;
@@ -266,45 +321,63 @@ Status SqliteStore::write_appends(std::vector<PendingAppend>& batch) {
       d.bind(1, new_id("dlv")).bind(2, r.event_id).bind(3, e.tenant_id).bind(4, integration);
       d.bind(5, e.received_at_ms).bind(6, e.received_at_ms).bind(7, e.received_at_ms);
       if (auto s = d.run(); !s.ok()) return s;
+      tally.moved(e.tenant_id, integration, std::nullopt, DeliveryStatus::kPending);
     }
     p.result = r;
   }
   return ok_status();
 }
 
-Expected<std::vector<LeasedDelivery>> SqliteStore::write_round(const PendingRound& round) {
+Expected<std::vector<LeasedDelivery>> SqliteStore::write_round(const PendingRound& round,
+                                                              StatsTally& tally) {
   auto& sql = *write_sql_;
   const int64_t now_ms = round.now_ms;
   for (const auto& s : *round.done_deliveries) {
     if (s.kind != Settlement::Kind::kPark) {
       auto& a =
           sql("INSERT INTO attempts(delivery_id, attempt, started_at, duration_ms, outcome,"
-              " http_status, error) VALUES(?,?,?,?,?,?,?)");
+              " http_status, error, response) VALUES(?,?,?,?,?,?,?,?)");
       a.bind(1, s.delivery_id).bind(2, static_cast<int64_t>(s.attempt)).bind(3, s.started_at_ms);
       a.bind(4, s.duration_ms).bind(5, outcome_name(s.outcome)).bind(7, truncated(s.error));
-      if (s.http_status)
-        a.bind(6, static_cast<int64_t>(s.http_status));
+      bind_or_null(a, 6, s.http_status);
+      if (s.response.empty())
+        a.bind_null(8);
       else
-        a.bind_null(6);
+        a.bind(8, truncated(s.response, Store::kMaxResponseText));
       if (auto r = a.run(); !r.ok()) return r.failure();
     }
+    // Where it was, for the figures: leased, unless its lease expired and was handed back.
+    auto& was = sql("SELECT status, tenant_id, integration_id FROM deliveries WHERE id=?");
+    was.bind(1, s.delivery_id);
+    int rc = was.step();
+    if (rc != SQLITE_ROW) {
+      was.reset();
+      if (rc == SQLITE_DONE) return Error{"no delivery " + s.delivery_id, ErrorKind::kInternal};
+      return Error{sqlite3_errmsg(write_db_), ErrorKind::kUnavailable};
+    }
+    const auto from = parse_delivery_status(was.text(0));
+    const std::string tenant = was.text(1), integration = was.text(2);
+    was.reset();
     const char* update = nullptr;
+    DeliveryStatus to = DeliveryStatus::kPending;
     switch (s.kind) {
       case Settlement::Kind::kDelivered:
         update =
             "UPDATE deliveries SET status='delivered', attempts=?2, lease_until=NULL,"
-            " last_http_status=?3, last_error=NULL, updated_at=?5 WHERE id=?1";
+            " last_http_status=?3, last_error=NULL, updated_at=?5, last_outcome=?7 WHERE id=?1";
+        to = DeliveryStatus::kDelivered;
         break;
       case Settlement::Kind::kRetry:
         update =
             "UPDATE deliveries SET status='pending', attempts=?2, lease_until=NULL,"
-            " last_http_status=?3, last_error=?4, updated_at=?5, next_attempt_at=?6"
-            " WHERE id=?1";
+            " last_http_status=?3, last_error=?4, updated_at=?5, next_attempt_at=?6,"
+            " last_outcome=?7 WHERE id=?1";
         break;
       case Settlement::Kind::kDead:
         update =
             "UPDATE deliveries SET status='dead', attempts=?2, lease_until=NULL,"
-            " last_http_status=?3, last_error=?4, updated_at=?5 WHERE id=?1";
+            " last_http_status=?3, last_error=?4, updated_at=?5, last_outcome=?7 WHERE id=?1";
+        to = DeliveryStatus::kDead;
         break;
       case Settlement::Kind::kPark:
         update =
@@ -315,11 +388,15 @@ Expected<std::vector<LeasedDelivery>> SqliteStore::write_round(const PendingRoun
     auto& u = sql(update);
     u.bind(1, s.delivery_id).bind(2, static_cast<int64_t>(s.attempt)).bind(4, truncated(s.error));
     u.bind(5, now_ms).bind(6, s.next_attempt_at_ms);
-    if (s.http_status)
-      u.bind(3, static_cast<int64_t>(s.http_status));
-    else
-      u.bind_null(3);
+    bind_or_null(u, 3, s.http_status);
+    if (s.kind != Settlement::Kind::kPark) u.bind(7, outcome_name(s.outcome));
     if (auto r = u.run(); !r.ok()) return r.failure();
+    tally.moved(tenant, integration, from, to);
+    if (s.kind == Settlement::Kind::kDelivered)
+      tally.succeeded(tenant, integration, now_ms);
+    else if (s.kind != Settlement::Kind::kPark)
+      tally.failed(tenant, integration, now_ms, std::string(outcome_name(s.outcome)),
+                   s.http_status, truncated(s.error));
     if (s.kind == Settlement::Kind::kDead) {
       auto& dl =
           sql("INSERT INTO dead_letters(delivery_id, tenant_id, integration_id, reason, dead_at)"
@@ -347,28 +424,45 @@ Expected<std::vector<LeasedDelivery>> SqliteStore::write_round(const PendingRoun
       auto& l = sql("UPDATE deliveries SET status='leased', lease_until=? WHERE id=?");
       l.bind(1, now_ms + round.lease_ms).bind(2, d.id);
       if (auto r = l.run(); !r.ok()) return r.failure();
+      tally.moved(d.tenant_id, d.integration_id, DeliveryStatus::kPending, DeliveryStatus::kLeased);
     }
   }
   return leased;
 }
 
 Expected<int> SqliteStore::return_expired_leases(int64_t now_ms) {
-  std::lock_guard lock(write_mu_);
-  auto& u = (*write_sql_)(
+  return return_leases(
       "UPDATE deliveries SET status='pending', lease_until=NULL, next_attempt_at=?1"
-      " WHERE status='leased' AND lease_until < ?1");
-  u.bind(1, now_ms);
-  if (auto r = u.run(); !r.ok()) return r.failure();
-  return sqlite3_changes(write_db_);
+      " WHERE status='leased' AND lease_until < ?1 RETURNING tenant_id, integration_id",
+      now_ms);
 }
 
 Expected<int> SqliteStore::release_all_leases() {
+  return return_leases(
+      "UPDATE deliveries SET status='pending', lease_until=NULL"
+      " WHERE status='leased' AND ?1 = ?1 RETURNING tenant_id, integration_id",
+      0);
+}
+
+Expected<int> SqliteStore::return_leases(const char* update, int64_t now_ms) {
   std::lock_guard lock(write_mu_);
-  auto r = sqlite_exec(write_db_,
-                       "UPDATE deliveries SET status='pending', lease_until=NULL"
-                       " WHERE status='leased'");
-  if (!r.ok()) return r.failure();
-  return sqlite3_changes(write_db_);
+  auto& sql = *write_sql_;
+  Transaction txn(sql);
+  if (!txn.begun().ok()) return txn.begun().failure();
+  auto& u = sql(update);
+  u.bind(1, now_ms);
+  StatsTally tally;
+  int returned = 0, rc;
+  while ((rc = u.step()) == SQLITE_ROW) {
+    tally.moved(u.text(0), u.text(1), DeliveryStatus::kLeased, DeliveryStatus::kPending);
+    ++returned;
+  }
+  u.reset();
+  if (rc != SQLITE_DONE) return Error{sqlite3_errmsg(write_db_), ErrorKind::kUnavailable};
+  if (returned == 0) return 0;  // nothing to commit
+  if (auto s = tally.write(sql); !s.ok()) return s.failure();
+  if (auto c = txn.commit(); !c.ok()) return c.failure();
+  return returned;
 }
 
 Expected<std::optional<int64_t>> SqliteStore::next_due_at_ms() {
@@ -385,9 +479,7 @@ Expected<std::optional<int64_t>> SqliteStore::next_due_at_ms() {
 Expected<std::vector<DeliveryView>> SqliteStore::list_deliveries(const DeliveryQuery& query) {
   std::lock_guard lock(read_mu_);
   auto& q = (*read_sql_)(
-      "SELECT d.id, d.event_id, d.tenant_id, d.integration_id, e.event_type, d.status,"
-      " d.attempts, d.last_http_status, d.last_error, d.next_attempt_at, d.updated_at,"
-      " (SELECT reason FROM dead_letters x WHERE x.delivery_id = d.id ORDER BY x.id DESC LIMIT 1)"
+      "SELECT " CRMHOST_DELIVERY_VIEW_COLUMNS
       " FROM deliveries d JOIN events e ON e.id = d.event_id"
       " WHERE d.tenant_id = ?1 AND (?2 = '' OR d.status = ?2) AND (?3 = '' OR d.event_id = ?3)"
       " ORDER BY d.updated_at DESC, d.id LIMIT ?4");
@@ -396,22 +488,7 @@ Expected<std::vector<DeliveryView>> SqliteStore::list_deliveries(const DeliveryQ
   q.bind(4, static_cast<int64_t>(query.limit));
   std::vector<DeliveryView> out;
   int rc;
-  while ((rc = q.step()) == SQLITE_ROW) {
-    DeliveryView v;
-    v.id = q.text(0);
-    v.event_id = q.text(1);
-    v.tenant_id = q.text(2);
-    v.integration_id = q.text(3);
-    v.event_type = q.text(4);
-    v.status = parse_delivery_status(q.text(5)).value_or(DeliveryStatus::kPending);
-    v.attempts = static_cast<int>(q.integer(6));
-    v.last_http_status = static_cast<int>(q.integer(7));
-    v.last_error = q.text(8);
-    v.next_attempt_at_ms = q.integer(9);
-    v.updated_at_ms = q.integer(10);
-    if (v.status == DeliveryStatus::kDead) v.dead_reason = q.text(11);
-    out.push_back(std::move(v));
-  }
+  while ((rc = q.step()) == SQLITE_ROW) out.push_back(read_view(q));
   q.reset();
   if (rc != SQLITE_DONE) return Error{sqlite3_errmsg(read_db_), ErrorKind::kUnavailable};
   return out;
@@ -424,17 +501,8 @@ Status SqliteStore::replay(const std::string& tenant_id, const std::string& deli
     Transaction txn(*write_sql_);
     if (!txn.begun().ok()) return txn.begun().failure();
     auto& sql = *write_sql_;
-    auto& q = sql("SELECT status FROM deliveries WHERE id=? AND tenant_id=?");
-    q.bind(1, delivery_id).bind(2, tenant_id);
-    int rc = q.step();
-    if (rc == SQLITE_DONE)
-      return Error{"no delivery " + delivery_id + " for this tenant", ErrorKind::kNotFound};
-    if (rc != SQLITE_ROW) return Error{sqlite3_errmsg(write_db_), ErrorKind::kUnavailable};
-    std::string status = q.text(0);
-    q.reset();
-    if (status != delivery_status_name(DeliveryStatus::kDead))
-      return Error{"delivery " + delivery_id + " is not dead; only dead letters are replayed",
-                   ErrorKind::kConflict};
+    auto letter = dead_letter_of(tenant_id, delivery_id, "replayed");
+    if (!letter.ok()) return letter.failure();
     // A replay starts a fresh attempt count; the attempts table keeps the history.
     auto& u =
         sql("UPDATE deliveries SET status='pending', attempts=0, next_attempt_at=?2, updated_at=?2"
@@ -445,10 +513,182 @@ Status SqliteStore::replay(const std::string& tenant_id, const std::string& deli
         sql("UPDATE dead_letters SET replayed_at=?2 WHERE delivery_id=?1 AND replayed_at IS NULL");
     dl.bind(1, delivery_id).bind(2, now_ms);
     if (auto r = dl.run(); !r.ok()) return r.failure();
+    StatsTally tally;
+    tally.moved(tenant_id, *letter, DeliveryStatus::kDead, DeliveryStatus::kPending);
+    if (auto t = tally.write(sql); !t.ok()) return t;
     if (auto c = txn.commit(); !c.ok()) return c.failure();
   }
   deliveries_became_due();
   return ok_status();
+}
+
+Expected<std::string> SqliteStore::dead_letter_of(const std::string& tenant_id,
+                                                  const std::string& delivery_id,
+                                                  const char* verb) {
+  auto& q = (*write_sql_)(
+      "SELECT status, integration_id, discarded_at FROM deliveries WHERE id=? AND tenant_id=?");
+  q.bind(1, delivery_id).bind(2, tenant_id);
+  int rc = q.step();
+  if (rc == SQLITE_DONE)
+    return Error{"no delivery " + delivery_id + " for this tenant", ErrorKind::kNotFound};
+  if (rc != SQLITE_ROW) return Error{sqlite3_errmsg(write_db_), ErrorKind::kUnavailable};
+  const std::string status = q.text(0), integration = q.text(1);
+  const bool discarded = !q.is_null(2);
+  q.reset();
+  if (status != delivery_status_name(DeliveryStatus::kDead))
+    return Error{"delivery " + delivery_id + " is " + status + ", not a dead letter; only dead letters are " + verb,
+                 ErrorKind::kConflict};
+  if (discarded)
+    return Error{"delivery " + delivery_id + " was discarded; a discarded dead letter is not " + verb,
+                 ErrorKind::kConflict};
+  return integration;
+}
+
+Status SqliteStore::discard(const std::string& tenant_id, const std::string& delivery_id,
+                            const std::string& reason, int64_t now_ms) {
+  std::lock_guard lock(write_mu_);
+  auto& sql = *write_sql_;
+  Transaction txn(sql);
+  if (!txn.begun().ok()) return txn.begun().failure();
+  auto letter = dead_letter_of(tenant_id, delivery_id, "discarded");
+  if (!letter.ok()) return letter.failure();
+  auto& u = sql(
+      "UPDATE deliveries SET discarded_at=?2, discard_reason=?3, updated_at=?2 WHERE id=?1");
+  u.bind(1, delivery_id).bind(2, now_ms).bind(3, truncated(reason));
+  if (auto r = u.run(); !r.ok()) return r;
+  StatsTally tally;
+  tally.discarded(tenant_id, *letter);
+  if (auto t = tally.write(sql); !t.ok()) return t;
+  return txn.commit();
+}
+
+Expected<DeadLetterPage> SqliteStore::list_dead_letters(const DeadLetterQuery& query) {
+  int64_t after_at = 0;
+  std::string after_id;
+  if (!query.after.empty() && !parse_cursor(query.after, &after_at, &after_id))
+    return Error{"not a cursor this crmhost gave", ErrorKind::kBadInput};
+  std::lock_guard lock(read_mu_);
+  auto& q = (*read_sql_)(
+      "SELECT " CRMHOST_DELIVERY_VIEW_COLUMNS
+      " FROM deliveries d JOIN events e ON e.id = d.event_id"
+      " WHERE d.tenant_id = ?1 AND d.status = 'dead' AND d.discarded_at IS NULL"
+      " AND (?2 = '' OR d.integration_id = ?2) AND (?3 = '' OR e.event_type = ?3)"
+      " AND (?4 = '' OR d.last_outcome = ?4) AND (?5 = 0 OR d.last_http_status = ?5)"
+      " AND (?6 = 0 OR d.updated_at >= ?6) AND (?7 = 0 OR d.updated_at < ?7)"
+      " AND (?8 = '' OR d.updated_at < ?9 OR (d.updated_at = ?9 AND d.id < ?8))"
+      " ORDER BY d.updated_at DESC, d.id DESC LIMIT ?10");
+  q.bind(1, query.tenant_id).bind(2, query.integration_id).bind(3, query.event_type);
+  q.bind(4, query.outcome).bind(5, static_cast<int64_t>(query.http_status));
+  q.bind(6, query.from_ms).bind(7, query.to_ms).bind(8, after_id).bind(9, after_at);
+  q.bind(10, static_cast<int64_t>(query.limit) + 1);  // one more: is there a next page?
+  DeadLetterPage page;
+  int rc;
+  while ((rc = q.step()) == SQLITE_ROW) page.letters.push_back(read_view(q));
+  q.reset();
+  if (rc != SQLITE_DONE) return Error{sqlite3_errmsg(read_db_), ErrorKind::kUnavailable};
+  if (page.letters.size() > static_cast<size_t>(query.limit)) {
+    page.letters.pop_back();
+    page.next = cursor_of(page.letters.back());
+  }
+  return page;
+}
+
+Expected<DeliveryDetail> SqliteStore::delivery_detail(const std::string& tenant_id,
+                                                      const std::string& delivery_id) {
+  std::lock_guard lock(read_mu_);
+  auto& sql = *read_sql_;
+  DeliveryDetail detail;
+  {
+    auto& q = sql("SELECT " CRMHOST_DELIVERY_VIEW_COLUMNS ", e.payload, e.received_at"
+                  " FROM deliveries d JOIN events e ON e.id = d.event_id"
+                  " WHERE d.id = ?1 AND d.tenant_id = ?2");
+    q.bind(1, delivery_id).bind(2, tenant_id);
+    int rc = q.step();
+    if (rc == SQLITE_DONE) {
+      q.reset();
+      return Error{"no delivery " + delivery_id + " for this tenant", ErrorKind::kNotFound};
+    }
+    if (rc != SQLITE_ROW) {
+      q.reset();
+      return Error{sqlite3_errmsg(read_db_), ErrorKind::kUnavailable};
+    }
+    detail.delivery = read_view(q);
+    detail.payload = q.text(15);
+    detail.received_at_ms = q.integer(16);
+    q.reset();
+  }
+  auto& a = sql(
+      "SELECT attempt, started_at, duration_ms, outcome, http_status, error, response"
+      " FROM attempts WHERE delivery_id = ? ORDER BY id");
+  a.bind(1, delivery_id);
+  int rc;
+  while ((rc = a.step()) == SQLITE_ROW) {
+    detail.attempts.push_back({static_cast<int>(a.integer(0)), a.integer(1), a.integer(2),
+                               a.text(3), static_cast<int>(a.integer(4)), a.text(5), a.text(6)});
+  }
+  a.reset();
+  if (rc != SQLITE_DONE) return Error{sqlite3_errmsg(read_db_), ErrorKind::kUnavailable};
+  return detail;
+}
+
+Expected<std::vector<IntegrationStats>> SqliteStore::integration_stats(
+    const std::string& tenant_id) {
+  std::lock_guard lock(read_mu_);
+  auto& sql = *read_sql_;
+  auto& q = sql(
+      "SELECT tenant_id, integration_id, pending, leased, delivered, dead, discarded,"
+      " last_success_at, last_error_at, last_error_outcome, last_error_http_status, last_error"
+      " FROM integration_stats WHERE ?1 = '' OR tenant_id = ?1 ORDER BY tenant_id, integration_id");
+  q.bind(1, tenant_id);
+  std::vector<IntegrationStats> out;
+  int rc;
+  while ((rc = q.step()) == SQLITE_ROW) {
+    IntegrationStats st;
+    st.tenant_id = q.text(0);
+    st.integration_id = q.text(1);
+    st.pending = q.integer(2);
+    st.leased = q.integer(3);
+    st.delivered = q.integer(4);
+    st.dead = q.integer(5);
+    st.discarded = q.integer(6);
+    st.last_success_at_ms = q.integer(7);
+    st.last_error_at_ms = q.integer(8);
+    st.last_error_outcome = q.text(9);
+    st.last_error_http_status = static_cast<int>(q.integer(10));
+    st.last_error = q.text(11);
+    out.push_back(std::move(st));
+  }
+  q.reset();
+  if (rc != SQLITE_DONE) return Error{sqlite3_errmsg(read_db_), ErrorKind::kUnavailable};
+  for (auto& st : out) {
+    if (st.pending == 0) continue;
+    auto& age = sql(
+        "SELECT MIN(created_at) FROM deliveries WHERE status = 'pending' AND tenant_id = ?1"
+        " AND integration_id = ?2");
+    age.bind(1, st.tenant_id).bind(2, st.integration_id);
+    rc = age.step();
+    if (rc == SQLITE_ROW) st.oldest_pending_at_ms = age.integer(0);
+    age.reset();
+    if (rc != SQLITE_ROW) return Error{sqlite3_errmsg(read_db_), ErrorKind::kUnavailable};
+  }
+  return out;
+}
+
+Expected<std::optional<DeliveryView>> SqliteStore::stalled_delivery(int64_t due_before_ms) {
+  std::lock_guard lock(read_mu_);
+  auto& q = (*read_sql_)(
+      "SELECT " CRMHOST_DELIVERY_VIEW_COLUMNS
+      " FROM deliveries d JOIN events e ON e.id = d.event_id"
+      " WHERE d.status = 'pending' AND d.next_attempt_at < ?1"
+      " ORDER BY d.next_attempt_at LIMIT 1");
+  q.bind(1, due_before_ms);
+  std::optional<DeliveryView> stalled;
+  int rc = q.step();
+  if (rc == SQLITE_ROW) stalled = read_view(q);
+  q.reset();
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+    return Error{sqlite3_errmsg(read_db_), ErrorKind::kUnavailable};
+  return stalled;
 }
 
 }  // namespace crmhost

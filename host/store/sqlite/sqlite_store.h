@@ -34,6 +34,7 @@ struct sqlite3;
 namespace crmhost {
 
 class StatementCache;
+class StatsTally;
 
 class SqliteStore final : public Store, public ConfigStore {
  public:
@@ -56,6 +57,13 @@ class SqliteStore final : public Store, public ConfigStore {
   Expected<std::vector<DeliveryView>> list_deliveries(const DeliveryQuery& query) override;
   Status replay(const std::string& tenant_id, const std::string& delivery_id,
                 int64_t now_ms) override;
+  Expected<DeadLetterPage> list_dead_letters(const DeadLetterQuery& query) override;
+  Expected<DeliveryDetail> delivery_detail(const std::string& tenant_id,
+                                           const std::string& delivery_id) override;
+  Status discard(const std::string& tenant_id, const std::string& delivery_id,
+                 const std::string& reason, int64_t now_ms) override;
+  Expected<std::vector<IntegrationStats>> integration_stats(const std::string& tenant_id) override;
+  Expected<std::optional<DeliveryView>> stalled_delivery(int64_t due_before_ms) override;
 
   Expected<std::vector<StoredTenant>> load_tenants() override;
   Expected<std::vector<StoredIntegration>> load_integrations() override;
@@ -86,6 +94,13 @@ class SqliteStore final : public Store, public ConfigStore {
   struct PendingRound;
   SqliteStore(int lock_fd, sqlite3* write_db, sqlite3* read_db);
   Expected<int> release_all_leases();
+  // Runs `update` (leased rows back to pending, RETURNING their tenant and integration; ?1 =
+  // now_ms) in a transaction with its figures. Returns how many.
+  Expected<int> return_leases(const char* update, int64_t now_ms);
+  // The integration of `tenant_id`'s dead letter `delivery_id`, read on the write connection
+  // inside the caller's transaction (requires write_mu_); kNotFound or kConflict, naming `verb`.
+  Expected<std::string> dead_letter_of(const std::string& tenant_id,
+                                       const std::string& delivery_id, const char* verb);
   // Runs `enqueue` under queue_mu_ and wakes the writer if it was idle; false, and nothing
   // queued, once the store is closing.
   bool hand_to_writer(const std::function<void()>& enqueue);
@@ -94,12 +109,13 @@ class SqliteStore final : public Store, public ConfigStore {
   // the commit made deliveries due. Requires that the caller is the writer thread.
   bool commit(std::vector<PendingAppend>& appends,
               const std::vector<std::shared_ptr<PendingRound>>& rounds);
-  Status write_appends(std::vector<PendingAppend>& appends);
+  Status write_appends(std::vector<PendingAppend>& appends, StatsTally& tally);
   // Writes `audit` inside the caller's transaction; requires write_mu_.
   Status write_audit(const AuditEntry& audit);
   // Runs `change` in a transaction of its own on the write connection, then its audit entry.
   Status change(const AuditEntry& audit, const std::function<Status(StatementCache&)>& change);
-  Expected<std::vector<LeasedDelivery>> write_round(const PendingRound& round);
+  // Both add what they change in integration_stats to `tally`.
+  Expected<std::vector<LeasedDelivery>> write_round(const PendingRound& round, StatsTally& tally);
 
   int lock_fd_;  // holds the flock on data_dir/crmhost.lock until the destructor
   int leases_released_at_open_ = 0;

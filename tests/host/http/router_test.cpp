@@ -47,6 +47,21 @@ class StuckStore final : public Store {
     return std::vector<DeliveryView>{};
   }
   Status replay(const std::string&, const std::string&, int64_t) override { return ok_status(); }
+  Expected<DeadLetterPage> list_dead_letters(const DeadLetterQuery&) override {
+    return DeadLetterPage{};
+  }
+  Expected<DeliveryDetail> delivery_detail(const std::string&, const std::string&) override {
+    return Error{"none", ErrorKind::kNotFound};
+  }
+  Status discard(const std::string&, const std::string&, const std::string&, int64_t) override {
+    return ok_status();
+  }
+  Expected<std::vector<IntegrationStats>> integration_stats(const std::string&) override {
+    return std::vector<IntegrationStats>{};
+  }
+  Expected<std::optional<DeliveryView>> stalled_delivery(int64_t) override {
+    return std::optional<DeliveryView>{};
+  }
 
   struct Once {
     std::promise<void> p;

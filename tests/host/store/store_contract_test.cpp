@@ -104,7 +104,7 @@ TEST_P(StoreTest, RoundsAndAppendsFromManyThreadsLeaseEachDeliveryOnce) {
     done.clear();
     for (const auto& d : *leased) {
       leased_ids.insert(d.id);
-      done.push_back({d.id, Settlement::Kind::kDelivered, d.attempt, now, 1, Outcome::kOk, 204, "", 0, ""});
+      done.push_back({d.id, Settlement::Kind::kDelivered, d.attempt, now, 1, Outcome::kOk, 204, "", 0, "", ""});
     }
     if (leased->empty() && appended == kTotal) break;  // the check below reports what is missing
   }
@@ -123,8 +123,8 @@ TEST_P(StoreTest, AFailedRoundIsRolledBackWhole) {
   ASSERT_TRUE(store_->append(event("")).ok());
   auto leased = lease(1000);
   ASSERT_EQ(leased.size(), 1u);
-  Settlement ok{leased[0].id, Settlement::Kind::kDelivered, 1, 1000, 5, Outcome::kOk, 204, "", 0, ""};
-  Settlement bogus{"dlv_missing", Settlement::Kind::kDelivered, 1, 1000, 5, Outcome::kOk, 204, "", 0, ""};
+  Settlement ok{leased[0].id, Settlement::Kind::kDelivered, 1, 1000, 5, Outcome::kOk, 204, "", 0, "", ""};
+  Settlement bogus{"dlv_missing", Settlement::Kind::kDelivered, 1, 1000, 5, Outcome::kOk, 204, "", 0, "", ""};
   // Appends keep coming meanwhile, so the failing rounds share commits with them.
   // A loaded machine may not schedule the appender at once: the rounds go on until it has
   // appended a few.
@@ -189,7 +189,7 @@ TEST_P(StoreTest, SettlementsMoveDeliveriesThroughTheirStates) {
   EXPECT_EQ(leased[0].attempt, 1);
   EXPECT_TRUE(lease(1000).empty()) << "a leased delivery is not leased twice";
 
-  Settlement retry{leased[0].id, Settlement::Kind::kRetry, 1, 1000, 5, Outcome::kRetry, 503, "busy", 6000, ""};
+  Settlement retry{leased[0].id, Settlement::Kind::kRetry, 1, 1000, 5, Outcome::kRetry, 503, "busy", 6000, "", ""};
   auto next = store_->settle_and_lease({retry}, 1005, 60000, 10);
   ASSERT_TRUE(next.ok());
   EXPECT_TRUE(next->empty()) << "not due until 6000";
@@ -197,7 +197,7 @@ TEST_P(StoreTest, SettlementsMoveDeliveriesThroughTheirStates) {
   ASSERT_EQ(again.size(), 1u);
   EXPECT_EQ(again[0].attempt, 2);
 
-  Settlement dead{again[0].id, Settlement::Kind::kDead, 2, 6000, 5, Outcome::kPermanent, 410, "gone", 0, "PERMANENT: gone"};
+  Settlement dead{again[0].id, Settlement::Kind::kDead, 2, 6000, 5, Outcome::kPermanent, 410, "gone", 0, "PERMANENT: gone", ""};
   ASSERT_TRUE(store_->settle_and_lease({dead}, 6005, 60000, 10).ok());
   auto dead_list = store_->list_deliveries({"acme", DeliveryStatus::kDead, "", 10});
   ASSERT_TRUE(dead_list.ok());
@@ -229,7 +229,7 @@ TEST_P(StoreTest, ExpiredLeasesReturnAndParkingBurnsNoAttempt) {
   ASSERT_EQ(again.size(), 1u);
   EXPECT_EQ(again[0].attempt, 1) << "an expired lease made no recorded attempt";
 
-  Settlement park{again[0].id, Settlement::Kind::kPark, 1, 0, 0, Outcome::kRetry, 0, "no adapter", 9000, ""};
+  Settlement park{again[0].id, Settlement::Kind::kPark, 1, 0, 0, Outcome::kRetry, 0, "no adapter", 9000, "", ""};
   ASSERT_TRUE(store_->settle_and_lease({park}, 1700, 500, 0).ok());
   auto after = lease(9000);
   ASSERT_EQ(after.size(), 1u);
@@ -256,7 +256,7 @@ TEST_P(StoreTest, TellsItsListenerWhenDeliveriesBecomeDue) {
   auto leased = lease(1000);
   ASSERT_EQ(leased.size(), 2u);
   Settlement dead{leased[0].id, Settlement::Kind::kDead, 1, 1000, 5, Outcome::kPermanent, 410,
-                  "gone", 0, "PERMANENT: gone"};
+                  "gone", 0, "PERMANENT: gone", ""};
   ASSERT_TRUE(store_->settle_and_lease({dead}, 1005, 60000, 0).ok());
   EXPECT_EQ(told.load(), 1) << "the dispatcher's own rounds do not wake it";
   ASSERT_TRUE(store_->replay("acme", leased[0].id, 2000).ok());
@@ -264,6 +264,117 @@ TEST_P(StoreTest, TellsItsListenerWhenDeliveriesBecomeDue) {
   store_->on_deliveries_due(nullptr);
   ASSERT_TRUE(store_->append(event("later", {"a"})).ok());
   EXPECT_EQ(told.load(), 2) << "a cleared listener is not called";
+}
+
+
+// The figures of GET /v1/status follow every change of state, without a scan: after each step
+// they equal a count of the deliveries themselves.
+TEST_P(StoreTest, IntegrationStatsFollowEveryStateChange) {
+  auto figures = [&](const std::string& integration) {
+    auto all = store_->integration_stats("acme");
+    EXPECT_TRUE(all.ok());
+    for (const auto& st : *all)
+      if (st.integration_id == integration) return st;
+    return IntegrationStats{};
+  };
+  auto counted = [&](const std::string& integration, DeliveryStatus status) {
+    int64_t n = 0;
+    auto rows = store_->list_deliveries({"acme", status, "", 1000});
+    EXPECT_TRUE(rows.ok());
+    if (!rows.ok()) return n;
+    for (const auto& d : *rows)
+      if (d.integration_id == integration && !d.discarded_at_ms) ++n;
+    return n;
+  };
+  auto check = [&](const char* step) {
+    for (const std::string in : {"a", "b"}) {
+      auto st = figures(in);
+      EXPECT_EQ(st.pending, counted(in, DeliveryStatus::kPending)) << step << " " << in;
+      EXPECT_EQ(st.leased, counted(in, DeliveryStatus::kLeased)) << step << " " << in;
+      EXPECT_EQ(st.delivered, counted(in, DeliveryStatus::kDelivered)) << step << " " << in;
+      EXPECT_EQ(st.dead, counted(in, DeliveryStatus::kDead)) << step << " " << in;
+    }
+  };
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(store_->append(event("", {"a", "b"})).ok());
+  check("appended");
+  EXPECT_EQ(figures("a").pending, 4);
+  EXPECT_EQ(figures("a").oldest_pending_at_ms, 1000);
+  auto leased = store_->settle_and_lease({}, 2000, 500, 100);
+  ASSERT_EQ(leased->size(), 8u);
+  check("leased");
+  std::vector<Settlement> done;
+  const LeasedDelivery* dead_one = nullptr;
+  for (const auto& d : *leased) {
+    if (d.integration_id == "a") {
+      done.push_back({d.id, Settlement::Kind::kDelivered, 1, 2000, 5, Outcome::kOk, 204, "", 0, "", ""});
+    } else if (!dead_one) {
+      dead_one = &d;
+      done.push_back({d.id, Settlement::Kind::kDead, 1, 2000, 5, Outcome::kPermanent, 410, "gone", 0,
+                      "PERMANENT: gone", "HTTP 410\ngone"});
+    } else if (done.size() < 6) {
+      done.push_back({d.id, Settlement::Kind::kRetry, 1, 2000, 5, Outcome::kRetry, 503, "busy", 9000, "", ""});
+    }
+  }
+  ASSERT_TRUE(store_->settle_and_lease(done, 2100, 500, 0).ok());
+  check("settled");
+  auto a = figures("a");
+  EXPECT_EQ(a.delivered, 4);
+  EXPECT_EQ(a.last_success_at_ms, 2100);
+  EXPECT_EQ(a.last_error_at_ms, 0);
+  auto b = figures("b");
+  EXPECT_EQ(b.dead, 1);
+  EXPECT_EQ(b.last_error_at_ms, 2100);
+  EXPECT_EQ(b.last_error_http_status, 503);  // the last of the round: the retries came after
+  EXPECT_EQ(b.leased, 1) << "one left in flight";
+  EXPECT_EQ(*store_->return_expired_leases(3000), 1);
+  check("expired lease returned");
+  ASSERT_TRUE(store_->replay("acme", dead_one->id, 3100).ok());
+  check("replayed");
+  EXPECT_EQ(figures("b").dead, 0);
+
+  // Dead again, then discarded: out of the dead letters, counted apart.
+  auto again = store_->settle_and_lease({}, 3200, 500, 100);
+  ASSERT_FALSE(again->empty());
+  std::vector<Settlement> die;
+  for (const auto& d : *again)
+    die.push_back({d.id, Settlement::Kind::kDead, 1, 3200, 5, Outcome::kPermanent, 400, "bad", 0,
+                   "PERMANENT: bad", ""});
+  ASSERT_TRUE(store_->settle_and_lease(die, 3300, 500, 0).ok());
+  check("dead");
+  auto letters = store_->list_dead_letters({"acme", "b", "", "", 0, 0, 0, "", 100});
+  ASSERT_TRUE(letters.ok());
+  ASSERT_EQ(letters->letters.size(), die.size());
+  ASSERT_TRUE(store_->discard("acme", letters->letters[0].id, "test data", 3400).ok());
+  EXPECT_EQ(store_->discard("acme", letters->letters[0].id, "again", 3500).error_kind(),
+            ErrorKind::kConflict);
+  EXPECT_EQ(store_->discard("other", letters->letters[1].id, "x", 3500).error_kind(),
+            ErrorKind::kNotFound);
+  EXPECT_EQ(figures("b").discarded, 1);
+  EXPECT_EQ(figures("b").dead, static_cast<int64_t>(die.size()) - 1);
+  EXPECT_EQ(store_->list_dead_letters({"acme", "b", "", "", 0, 0, 0, "", 100})->letters.size(),
+            die.size() - 1);
+  check("discarded");
+  EXPECT_TRUE(store_->integration_stats("other")->empty()) << "another tenant's figures are not shown";
+  EXPECT_EQ(store_->integration_stats("")->size(), 2u);
+
+  // The attempt keeps the CRM's answer; the detail is tenant-scoped.
+  auto detail = store_->delivery_detail("acme", dead_one->id);
+  ASSERT_TRUE(detail.ok()) << detail.error();
+  ASSERT_GE(detail->attempts.size(), 1u);
+  EXPECT_EQ(detail->attempts[0].response, "HTTP 410\ngone");
+  EXPECT_EQ(detail->payload, R"({"event":"visitor.checked_in"})");
+  EXPECT_EQ(store_->delivery_detail("other", dead_one->id).error_kind(), ErrorKind::kNotFound);
+}
+
+// A pending delivery due since before the threshold is a stall; one due later, or leased, is not.
+TEST_P(StoreTest, AStalledDeliveryIsTheOneDueTheLongest) {
+  ASSERT_TRUE(store_->append(event("", {"a"})).ok());
+  EXPECT_FALSE(store_->stalled_delivery(1000)->has_value()) << "due at 1000 is not before 1000";
+  auto stalled = store_->stalled_delivery(1001);
+  ASSERT_TRUE(stalled.ok() && stalled->has_value());
+  EXPECT_EQ((*stalled)->integration_id, "a");
+  lease(1000);
+  EXPECT_FALSE(store_->stalled_delivery(5000)->has_value()) << "a leased delivery is in flight";
 }
 
 }  // namespace
