@@ -25,6 +25,8 @@ mkdir -p "$work/data"
 write_sink_config "$work/crmhost.yaml" "$work/data" "$build/plugins" "$sink_url"
 start crmhost "$build/host/crmhost" run --config "$work/crmhost.yaml"
 crmhost_url=$url
+crmhost_pid=$pid
+cpu0=$(awk '{print $14 + $15}' "/proc/$crmhost_pid/stat")
 
 t0=$(date +%s.%N)
 run_wrk "$crmhost_url" "$work/crmhost.wrk"
@@ -64,3 +66,7 @@ awk -v t0="$t0" -v ti="$t_ingested" -v t1="$t1" -v n="$delivered" '
     printf "delivered: %d in %.2f s after the first ingest (drained %.2f s after the last)\n", n, t1 - t0, t1 - ti
     printf "end to end: %.0f deliveries/s\n", n / (t1 - t0)
   }'
+# crmhost's CPU time (user + system) per delivery: steadier than the rate on a shared machine.
+cpu1=$(awk '{print $14 + $15}' "/proc/$crmhost_pid/stat")
+awk -v t=$((cpu1 - cpu0)) -v hz="$(getconf CLK_TCK)" -v n="$delivered" \
+  'BEGIN { printf "crmhost CPU: %.1f us per delivery (ingest included)\n", n ? t * 1e6 / hz / n : 0 }'

@@ -346,51 +346,66 @@ Expected<std::vector<LeasedDelivery>> SqliteStore::write_round(const PendingRoun
         a.bind(8, truncated(s.response, Store::kMaxResponseText));
       if (auto r = a.run(); !r.ok()) return r.failure();
     }
-    // Where it was, for the figures: leased, unless its lease expired and was handed back.
-    auto& was = sql("SELECT status, tenant_id, integration_id FROM deliveries WHERE id=?");
-    was.bind(1, s.delivery_id);
-    int rc = was.step();
-    if (rc != SQLITE_ROW) {
-      was.reset();
-      if (rc == SQLITE_DONE) return Error{"no delivery " + s.delivery_id, ErrorKind::kInternal};
-      return Error{sqlite3_errmsg(write_db_), ErrorKind::kUnavailable};
-    }
-    const auto from = parse_delivery_status(was.text(0));
-    const std::string tenant = was.text(1), integration = was.text(2);
-    was.reset();
     const char* update = nullptr;
     DeliveryStatus to = DeliveryStatus::kPending;
+    // ?8 = 1: only while leased, which is where a settled delivery is unless its lease expired
+    // and was handed back; RETURNING names its integration for the figures.
     switch (s.kind) {
       case Settlement::Kind::kDelivered:
         update =
             "UPDATE deliveries SET status='delivered', attempts=?2, lease_until=NULL,"
-            " last_http_status=?3, last_error=NULL, updated_at=?5, last_outcome=?7 WHERE id=?1";
+            " last_http_status=?3, last_error=NULL, updated_at=?5, last_outcome=?7"
+            " WHERE id=?1 AND (?8 = 0 OR status = 'leased') RETURNING tenant_id, integration_id";
         to = DeliveryStatus::kDelivered;
         break;
       case Settlement::Kind::kRetry:
         update =
             "UPDATE deliveries SET status='pending', attempts=?2, lease_until=NULL,"
             " last_http_status=?3, last_error=?4, updated_at=?5, next_attempt_at=?6,"
-            " last_outcome=?7 WHERE id=?1";
+            " last_outcome=?7"
+            " WHERE id=?1 AND (?8 = 0 OR status = 'leased') RETURNING tenant_id, integration_id";
         break;
       case Settlement::Kind::kDead:
         update =
             "UPDATE deliveries SET status='dead', attempts=?2, lease_until=NULL,"
-            " last_http_status=?3, last_error=?4, updated_at=?5, last_outcome=?7 WHERE id=?1";
+            " last_http_status=?3, last_error=?4, updated_at=?5, last_outcome=?7"
+            " WHERE id=?1 AND (?8 = 0 OR status = 'leased') RETURNING tenant_id, integration_id";
         to = DeliveryStatus::kDead;
         break;
       case Settlement::Kind::kPark:
         update =
             "UPDATE deliveries SET status='pending', lease_until=NULL, last_error=?4,"
-            " updated_at=?5, next_attempt_at=?6 WHERE id=?1";
+            " updated_at=?5, next_attempt_at=?6"
+            " WHERE id=?1 AND (?8 = 0 OR status = 'leased') RETURNING tenant_id, integration_id";
         break;
     }
-    auto& u = sql(update);
-    u.bind(1, s.delivery_id).bind(2, static_cast<int64_t>(s.attempt)).bind(4, truncated(s.error));
-    u.bind(5, now_ms).bind(6, s.next_attempt_at_ms);
-    bind_or_null(u, 3, s.http_status);
-    if (s.kind != Settlement::Kind::kPark) u.bind(7, outcome_name(s.outcome));
-    if (auto r = u.run(); !r.ok()) return r.failure();
+    std::optional<DeliveryStatus> from = DeliveryStatus::kLeased;
+    std::string tenant, integration;
+    for (int only_leased = 1; only_leased >= 0; --only_leased) {
+      if (!only_leased) {  // not leased any more: where is it?
+        auto& was = sql("SELECT status FROM deliveries WHERE id=?");
+        was.bind(1, s.delivery_id);
+        int rc = was.step();
+        if (rc == SQLITE_ROW) from = parse_delivery_status(was.text(0));
+        was.reset();
+        if (rc == SQLITE_DONE) return Error{"no delivery " + s.delivery_id, ErrorKind::kInternal};
+        if (rc != SQLITE_ROW) return Error{sqlite3_errmsg(write_db_), ErrorKind::kUnavailable};
+      }
+      auto& u = sql(update);
+      u.bind(1, s.delivery_id).bind(2, static_cast<int64_t>(s.attempt)).bind(4, truncated(s.error));
+      u.bind(5, now_ms).bind(6, s.next_attempt_at_ms).bind(8, static_cast<int64_t>(only_leased));
+      bind_or_null(u, 3, s.http_status);
+      if (s.kind != Settlement::Kind::kPark) u.bind(7, outcome_name(s.outcome));
+      int rc = u.step();
+      if (rc == SQLITE_ROW) {
+        tenant = u.text(0);
+        integration = u.text(1);
+        rc = u.step();
+      }
+      u.reset();
+      if (rc != SQLITE_DONE) return Error{sqlite3_errmsg(write_db_), ErrorKind::kUnavailable};
+      if (!tenant.empty()) break;
+    }
     tally.moved(tenant, integration, from, to);
     if (s.kind == Settlement::Kind::kDelivered)
       tally.succeeded(tenant, integration, now_ms);
