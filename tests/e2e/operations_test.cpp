@@ -3,9 +3,11 @@
 // that an outage does not flood.
 #include <Poco/JSON/Array.h>
 
+#include <cstdlib>
 #include <set>
 
 #include "e2e_fixture.h"
+#include "support/child_process.h"
 
 namespace crmhost::testing {
 namespace {
@@ -321,6 +323,68 @@ TEST_F(OperationsTest, AnOutageLogsItsFirstFailureThenSummariesThenTheRecovery) 
       << host_->stderr_text();
   const std::string after = host_->stderr_text();
   EXPECT_NE(after.find("still failing"), std::string::npos) << after;
+}
+
+
+TEST_F(OperationsTest, TheCliShowsStatusAndWorksTheDeadLetters) {
+  Receiver failing(NewWhsecSecret()), fine(NewWhsecSecret());
+  failing.AnswerGone();
+  StartHost(Config(failing, fine));
+  for (int i = 0; i < 3; ++i) PostEvent("acme-key", VisitorEvent(kCheckedIn));
+  const auto dead = WaitForDeadLetters("acme-key", 3);
+  auto cli = [&](std::vector<std::string> args) {
+    std::vector<std::string> argv = {CrmhostBinary()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    argv.insert(argv.end(), {"--url", host_->base_url(), "--key", "acme-key"});
+    return RunCommand(argv, dir_.path());
+  };
+
+  auto status = cli({"status"});
+  ASSERT_EQ(status.exit_code, 0) << status.err;
+  EXPECT_EQ(status.out.rfind("TENANT", 0), 0u) << status.out;
+  EXPECT_NE(status.out.find("acme-webhook"), std::string::npos) << status.out;
+  EXPECT_NE(status.out.find("serving: webhook"), std::string::npos) << status.out;
+  EXPECT_EQ(status.out.find("beta-webhook"), std::string::npos) << "another tenant's";
+  auto as_json = cli({"status", "--json"});
+  ASSERT_EQ(as_json.exit_code, 0) << as_json.err;
+  EXPECT_EQ(ParseJsonObject(as_json.out)->getArray("integrations")->size(), 1u);
+  auto listed = cli({"integrations", "list"});
+  EXPECT_NE(listed.out.find("webhook"), std::string::npos) << listed.out;
+
+  auto list = cli({"dlq", "list"});
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  for (const auto& id : dead) EXPECT_NE(list.out.find(id), std::string::npos) << list.out;
+  auto show = cli({"dlq", "show", dead[0]});
+  ASSERT_EQ(show.exit_code, 0) << show.err;
+  EXPECT_NE(show.out.find("HTTP 410"), std::string::npos) << show.out;
+  EXPECT_NE(show.out.find("payload:"), std::string::npos) << show.out;
+
+  EXPECT_EQ(cli({"dlq", "discard", dead[0]}).exit_code, 2) << "a reason is required";
+  auto discarded = cli({"dlq", "discard", dead[0], "--reason", "a test visitor"});
+  EXPECT_EQ(discarded.exit_code, 0) << discarded.err;
+  auto again = cli({"dlq", "discard", dead[0], "--reason", "again"});
+  EXPECT_EQ(again.exit_code, 1);
+  EXPECT_NE(again.err.find("discarded"), std::string::npos) << again.err;
+  auto unknown = cli({"dlq", "replay", "dlv_00000000000000000000000000"});
+  EXPECT_EQ(unknown.exit_code, 1);
+  EXPECT_NE(unknown.err.find("HTTP 404"), std::string::npos) << unknown.err;
+
+  // The bulk replay, with the URL and key from the environment.
+  failing.Succeed();
+  ::setenv("CRMHOST_URL", host_->base_url().c_str(), 1);
+  ::setenv("CRMHOST_KEY", "acme-key", 1);
+  auto bulk = RunCommand({CrmhostBinary(), "dlq", "replay", "--all", "--http-status", "410"},
+                         dir_.path());
+  ::unsetenv("CRMHOST_URL");
+  ::unsetenv("CRMHOST_KEY");
+  ASSERT_EQ(bulk.exit_code, 0) << bulk.out << bulk.err;
+  EXPECT_NE(bulk.out.find("2 replayed"), std::string::npos) << bulk.out;
+  ASSERT_TRUE(Eventually(
+      [&] { return ListDeliveries(Client(), "acme-key", "status=delivered").size() == 2; }, kDeadline));
+
+  auto nowhere = RunCommand({CrmhostBinary(), "status"}, dir_.path());
+  EXPECT_EQ(nowhere.exit_code, 2);
+  EXPECT_NE(nowhere.err.find("CRMHOST_URL"), std::string::npos) << nowhere.err;
 }
 
 }  // namespace

@@ -1,0 +1,21 @@
+// Aligned text tables for the operator commands: a header row, then rows; each column as wide as
+// its widest cell.
+#pragma once
+
+#include <ostream>
+#include <string>
+#include <vector>
+
+namespace crmhost {
+
+class Table {
+ public:
+  explicit Table(std::vector<std::string> header) : rows_{std::move(header)} {}
+  void add(std::vector<std::string> row) { rows_.push_back(std::move(row)); }
+  void print(std::ostream& out) const;
+
+ private:
+  std::vector<std::vector<std::string>> rows_;
+};
+
+}  // namespace crmhost
