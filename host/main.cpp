@@ -21,7 +21,7 @@ const char kUsage[] =
     "  crmhost keygen PATH                               write a new master key (0600)\n"
     "  crmhost rotate-key --config FILE --new-key PATH [--admin-url URL]\n"
     "                                                    re-seal every stored secret\n"
-    "  crmhost status | dlq list|show|replay|discard | integrations list|test\n"
+    "  crmhost status | dlq list|show|replay|discard | integrations list|test | audit\n"
     "          [--url URL --key KEY] [--json]            operate a running crmhost\n"
     "                                                    (crmhost dlq --help for more)\n"
     "  crmhost --version\n";
@@ -47,7 +47,7 @@ int main(int argc, char** argv) {
   }
   if (args[0] == "keygen") return crmhost::run_keygen({args.begin() + 1, args.end()});
   if (args[0] == "rotate-key") return crmhost::run_rotate_key({args.begin() + 1, args.end()});
-  if (args[0] == "status" || args[0] == "dlq" || args[0] == "integrations")
+  if (args[0] == "status" || args[0] == "dlq" || args[0] == "integrations" || args[0] == "audit")
     return crmhost::run_operator_command(args[0], {args.begin() + 1, args.end()});
   if (args[0] == "run") args.erase(args.begin());
   return crmhost::run_daemon(args);

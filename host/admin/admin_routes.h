@@ -65,6 +65,7 @@ void readyz(Exchange& exchange, AdminServices& services);         // GET /readyz
 // and on admin_listen too when it is set.
 void add_operations_routes(Router& router, AdminServices& services);
 void sync_status(Exchange& exchange, AdminServices& services);  // GET /v1/status
+void list_audit(Exchange& exchange, AdminServices& services);   // GET /v1/audit
 // The tenant a tenant-scoped call is about: the caller's own for a tenant key; for the admin key
 // `?tenant=`, which may be empty (every tenant) unless `required`. False once it has answered 400.
 bool scoped_tenant(Exchange& exchange, bool required, std::string* tenant);

@@ -1,12 +1,8 @@
 // The dead letters, for a tenant key (its own) or the admin key (`?tenant=`): list with filters
 // and a cursor, inspect one with its event and every attempt, replay one or in bulk (a job),
 // discard with a reason. Every change is audited.
-#include <Poco/DateTimeParser.h>
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Parser.h>
-#include <Poco/Timestamp.h>
-
-#include <regex>
 
 #include "admin/admin_routes.h"
 #include "ingress/deliveries_endpoint.h"
@@ -15,21 +11,6 @@ namespace crmhost {
 namespace {
 
 constexpr size_t kMaxBody = 16 * 1024;
-
-// "2026-12-07T10:00:00Z" (RFC 3339, fraction optional) as epoch ms.
-std::optional<int64_t> parse_time(const std::string& text) {
-  // Poco's parser skips what it does not expect: the form is checked first.
-  static const std::regex kForm(
-      R"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2}))");
-  if (!std::regex_match(text, kForm)) return std::nullopt;
-  Poco::DateTime at;
-  int tzd = 0;
-  if (!Poco::DateTimeParser::tryParse(Poco::DateTimeFormat::ISO8601_FRAC_FORMAT, text, at, tzd) &&
-      !Poco::DateTimeParser::tryParse(Poco::DateTimeFormat::ISO8601_FORMAT, text, at, tzd))
-    return std::nullopt;
-  at.makeUTC(tzd);
-  return at.timestamp().epochMicroseconds() / 1000;
-}
 
 // Reads the filter keys from `get` (a query parameter or a body member, as text): integration,
 // event_type, outcome, http_status, since, until. False, answered 400, for a malformed one.
@@ -53,7 +34,7 @@ bool read_filter(Exchange& ex, Get get, DeadLetterQuery* q) {
   for (auto [name, out] : {std::pair{"since", &q->from_ms}, std::pair{"until", &q->to_ms}}) {
     std::string text = get(name);
     if (text.empty()) continue;
-    auto at = parse_time(text);
+    auto at = parse_iso8601(text);
     if (!at) {
       ex.send_problem({400, "bad_field",
                        std::string(name) + " must be an RFC 3339 time, e.g. 2026-12-07T10:00:00Z",
@@ -249,6 +230,7 @@ void add_operations_routes(Router& r, AdminServices& s) {
   r.add("POST", "/v1/dead-letters/{id}/discard", Access::kAny,
         [&s](Exchange& ex) { discard_dead_letter(ex, s); });
   r.add("GET", "/v1/jobs/{id}", Access::kAny, [&s](Exchange& ex) { show_job(ex, s); });
+  r.add("GET", "/v1/audit", Access::kAny, [&s](Exchange& ex) { list_audit(ex, s); });
 }
 
 }  // namespace crmhost

@@ -28,6 +28,8 @@ const char kUsage[] =
     "  crmhost dlq replay --all [--tenant T] [filters as for list]\n"
     "  crmhost dlq discard ID --reason TEXT [--tenant T]\n"
     "  crmhost integrations list [--tenant T]\n"
+    "  crmhost audit [--tenant T] [--action A] [--since RFC3339] [--until RFC3339] [--limit N]\n"
+    "                [--cursor C]\n"
     "  crmhost integrations test ID [--tenant T]   (--tenant with the admin key)\n";
 
 // --name value options and positional words, as given.
@@ -264,6 +266,25 @@ int integrations(const ApiClient& api, const Words& w) {
   return 2;
 }
 
+int audit(const ApiClient& api, const Words& w) {
+  return answer(api,
+                api.call("GET", "/v1/audit" + query(w, {{"tenant", "tenant"}, {"action", "action"},
+                                                        {"since", "since"}, {"until", "until"},
+                                                        {"limit", "limit"}, {"cursor", "cursor"}})),
+                200, [&](const Poco::JSON::Object::Ptr& o) {
+                  Table t({"AT", "ACTOR", "ACTION", "TENANT", "TARGET", "OUTCOME", "DETAIL"});
+                  auto list = o->getArray("entries");
+                  for (size_t i = 0; i < list->size(); ++i) {
+                    auto e = list->getObject(static_cast<unsigned>(i));
+                    t.add({text(e, "at"), text(e, "actor"), text(e, "action"), text(e, "tenant"),
+                           text(e, "target"), text(e, "outcome"), text(e, "detail")});
+                  }
+                  t.print(std::cout);
+                  if (!o->get("next_cursor").isEmpty())
+                    std::cout << "more: --cursor " << o->getValue<std::string>("next_cursor") << "\n";
+                });
+}
+
 }  // namespace
 
 int run_operator_command(const std::string& command, std::vector<std::string> args) {
@@ -276,6 +297,7 @@ int run_operator_command(const std::string& command, std::vector<std::string> ar
   if (command == "status") return status(*api, w, false);
   if (command == "dlq") return dlq(*api, w);
   if (command == "integrations") return integrations(*api, w);
+  if (command == "audit") return audit(*api, w);
   std::cerr << kUsage;
   return 2;
 }

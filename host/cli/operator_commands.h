@@ -8,7 +8,7 @@
 
 namespace crmhost {
 
-// `command` is status, dlq or integrations; `args` what follows it. Returns the exit code: 0 done,
+// `command` is status, dlq, integrations or audit; `args` what follows it. Returns the exit code: 0 done,
 // 1 crmhost refused or failed, 2 bad usage or crmhost unreachable.
 int run_operator_command(const std::string& command, std::vector<std::string> args);
 

@@ -2,9 +2,11 @@
 
 #include <Poco/DateTimeFormat.h>
 #include <Poco/DateTimeFormatter.h>
+#include <Poco/DateTimeParser.h>
 #include <Poco/URI.h>
 
 #include <istream>
+#include <regex>
 #include <sstream>
 
 namespace crmhost {
@@ -12,6 +14,20 @@ namespace crmhost {
 std::string iso8601(int64_t epoch_ms) {
   return Poco::DateTimeFormatter::format(Poco::Timestamp(epoch_ms * 1000),
                                          Poco::DateTimeFormat::ISO8601_FRAC_FORMAT);
+}
+
+std::optional<int64_t> parse_iso8601(const std::string& text) {
+  // Poco's parser skips what it does not expect: the form is checked first.
+  static const std::regex kForm(
+      R"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2}))");
+  if (!std::regex_match(text, kForm)) return std::nullopt;
+  Poco::DateTime at;
+  int tzd = 0;
+  if (!Poco::DateTimeParser::tryParse(Poco::DateTimeFormat::ISO8601_FRAC_FORMAT, text, at, tzd) &&
+      !Poco::DateTimeParser::tryParse(Poco::DateTimeFormat::ISO8601_FORMAT, text, at, tzd))
+    return std::nullopt;
+  at.makeUTC(tzd);
+  return at.timestamp().epochMicroseconds() / 1000;
 }
 
 Problem problem_for(const Error& error, const std::string& field) {

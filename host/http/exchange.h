@@ -45,6 +45,9 @@ Problem problem_for(const Error& error, const std::string& field = "");
 
 // "2026-04-15T09:30:00.000000Z" for Unix epoch milliseconds: how the API writes times.
 std::string iso8601(int64_t epoch_ms);
+// An RFC 3339 time ("2026-12-07T10:00:00Z", a fraction and an offset optional) as epoch ms; none
+// for anything else.
+std::optional<int64_t> parse_iso8601(const std::string& text);
 
 class Exchange {
  public:

@@ -62,6 +62,23 @@ struct AuditEntry {
   std::string outcome = "ok";
 };
 
+// GET /v1/audit: every filter optional; an empty tenant is every tenant (the admin key's view).
+struct AuditQuery {
+  std::string tenant_id, action;  // action: exact ("dead_letters.replay") or a prefix ending in
+                                  // '.' ("integration.")
+  int64_t from_ms = 0, to_ms = 0;  // [from, to); 0 = open
+  int64_t before_id = 0;           // the page after the entry with this id; 0 = from the newest
+  int limit = 100;
+};
+struct AuditRecord {
+  int64_t id = 0;
+  AuditEntry entry;
+};
+struct AuditPage {
+  std::vector<AuditRecord> entries;
+  int64_t next_before_id = 0;  // 0 = this was the last page
+};
+
 // A re-sealed secret for reseal_secrets: written only if the row still holds `old_sealed`.
 struct Reseal {
   IntegrationKey integration;
@@ -103,8 +120,8 @@ class ConfigStore {
   // All or nothing; kConflict when a row changed since it was read (nothing written then).
   virtual Status reseal_secrets(const std::vector<Reseal>& reseals, const AuditEntry& audit) = 0;
   virtual Status record(const AuditEntry& audit) = 0;
-  // Newest first.
-  virtual Expected<std::vector<AuditEntry>> audit_entries(int limit) = 0;
+  // Newest first, filtered, a page at a time.
+  virtual Expected<AuditPage> audit_entries(const AuditQuery& query) = 0;
 };
 
 }  // namespace crmhost

@@ -382,6 +382,38 @@ TEST_F(OperationsTest, TheCliShowsStatusAndWorksTheDeadLetters) {
   ASSERT_TRUE(Eventually(
       [&] { return ListDeliveries(Client(), "acme-key", "status=delivered").size() == 2; }, kDeadline));
 
+  // The audit log has what the operator did, scoped like everything else.
+  auto actions = [&](const std::string& path, const std::string& key) {
+    std::vector<std::string> out;
+    auto list = GetJson(Client(), path, key)->getArray("entries");
+    for (size_t i = 0; i < list->size(); ++i)
+      out.push_back(list->getObject(static_cast<unsigned>(i))->getValue<std::string>("action"));
+    return out;
+  };
+  std::vector<std::string> seen;
+  ASSERT_TRUE(Eventually(
+      [&] {
+        seen = actions("/v1/audit?action=dead_letters.", "acme-key");
+        return seen.size() == 3;  // the discard, the refused discard, the bulk replay's end
+      },
+      kDeadline));
+  EXPECT_EQ(seen[0], "dead_letters.bulk_replay");
+  auto discard_entry = GetJson(Client(), "/v1/audit?action=dead_letters.discard&limit=1", "acme-key");
+  EXPECT_EQ(discard_entry->getArray("entries")->getObject(0)->getValue<std::string>("outcome").rfind("refused", 0), 0u);
+  ASSERT_FALSE(discard_entry->get("next_cursor").isEmpty());
+  auto older = GetJson(Client(), "/v1/audit?action=dead_letters.discard&cursor=" +
+                                     discard_entry->getValue<std::string>("next_cursor"),
+                       "acme-key");
+  ASSERT_EQ(older->getArray("entries")->size(), 1u);
+  EXPECT_EQ(older->getArray("entries")->getObject(0)->getValue<std::string>("detail"),
+            "reason: a test visitor");
+  EXPECT_TRUE(actions("/v1/audit", "beta-key").empty()) << "another tenant's audit";
+  EXPECT_EQ(actions("/v1/audit?tenant=acme&action=dead_letters.", kAdmin).size(), 3u);
+  EXPECT_EQ(Client().Get("/v1/audit?since=soon", "acme-key").status, 400);
+  auto audit = cli({"audit", "--action", "dead_letters."});
+  ASSERT_EQ(audit.exit_code, 0) << audit.err;
+  EXPECT_NE(audit.out.find("dead_letters.bulk_replay"), std::string::npos) << audit.out;
+
   auto nowhere = RunCommand({CrmhostBinary(), "status"}, dir_.path());
   EXPECT_EQ(nowhere.exit_code, 2);
   EXPECT_NE(nowhere.err.find("CRMHOST_URL"), std::string::npos) << nowhere.err;

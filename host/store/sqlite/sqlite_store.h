@@ -84,7 +84,7 @@ class SqliteStore final : public Store, public ConfigStore {
   Expected<std::vector<std::pair<IntegrationKey, SealedSecret>>> all_secrets() override;
   Status reseal_secrets(const std::vector<Reseal>& reseals, const AuditEntry& audit) override;
   Status record(const AuditEntry& audit) override;
-  Expected<std::vector<AuditEntry>> audit_entries(int limit) override;
+  Expected<AuditPage> audit_entries(const AuditQuery& query) override;
 
   // How many leases open() found and released (deliveries in flight when the last run stopped).
   int leases_released_at_open() const { return leases_released_at_open_; }

@@ -80,19 +80,28 @@ Status SqliteStore::record(const AuditEntry& audit) {
   return change(audit, [](StatementCache&) { return ok_status(); });
 }
 
-Expected<std::vector<AuditEntry>> SqliteStore::audit_entries(int limit) {
+Expected<AuditPage> SqliteStore::audit_entries(const AuditQuery& query) {
   std::lock_guard lock(read_mu_);
   auto& q = (*read_sql_)(
-      "SELECT at, actor, action, COALESCE(tenant_id, ''), target, detail, outcome FROM audit"
-      " ORDER BY id DESC LIMIT ?");
-  q.bind(1, static_cast<int64_t>(limit));
-  std::vector<AuditEntry> out;
+      "SELECT id, at, actor, action, COALESCE(tenant_id, ''), target, detail, outcome FROM audit"
+      " WHERE (?1 = '' OR tenant_id = ?1)"
+      " AND (?2 = '' OR action = ?2 OR (substr(?2, -1) = '.' AND substr(action, 1, length(?2)) = ?2))"
+      " AND (?3 = 0 OR at >= ?3) AND (?4 = 0 OR at < ?4) AND (?5 = 0 OR id < ?5)"
+      " ORDER BY id DESC LIMIT ?6");
+  q.bind(1, query.tenant_id).bind(2, query.action).bind(3, query.from_ms).bind(4, query.to_ms);
+  q.bind(5, query.before_id).bind(6, static_cast<int64_t>(query.limit) + 1);
+  AuditPage page;
   int rc;
   while ((rc = q.step()) == SQLITE_ROW)
-    out.push_back({q.integer(0), q.text(1), q.text(2), q.text(3), q.text(4), q.text(5), q.text(6)});
+    page.entries.push_back({q.integer(0), {q.integer(1), q.text(2), q.text(3), q.text(4), q.text(5),
+                                           q.text(6), q.text(7)}});
   q.reset();
   if (rc != SQLITE_DONE) return unavailable(read_db_);
-  return out;
+  if (page.entries.size() > static_cast<size_t>(query.limit)) {
+    page.entries.pop_back();
+    page.next_before_id = page.entries.back().id;
+  }
+  return page;
 }
 
 Expected<std::vector<StoredTenant>> SqliteStore::load_tenants() {

@@ -105,13 +105,30 @@ TEST_P(ConfigStoreTest, EveryChangeIsAudited) {
   ASSERT_TRUE(store_->record({2, "tenant:acme", "integration.test", "acme", "acme/hook", "", "RETRY"}).ok());
   // A change that fails changes nothing, and its entry says it was refused.
   EXPECT_FALSE(store_->create_tenant({"acme", 5, {}, 3}, {3, "admin", "tenant.create", "acme", "acme", "", "ok"}).ok());
-  auto log = store_->audit_entries(10);
-  ASSERT_TRUE(log.ok());
-  ASSERT_EQ(log->size(), 3u);
-  EXPECT_EQ((*log)[0].outcome.rfind("refused: tenant acme exists", 0), 0u) << (*log)[0].outcome;
-  EXPECT_EQ((*log)[1].action, "integration.test");
-  EXPECT_EQ((*log)[1].outcome, "RETRY");
-  EXPECT_EQ((*log)[2].detail, "ingest_rate");
+  auto page = store_->audit_entries({"", "", 0, 0, 0, 10});
+  ASSERT_TRUE(page.ok());
+  const auto& log = page->entries;
+  ASSERT_EQ(log.size(), 3u);
+  EXPECT_EQ(log[0].entry.outcome.rfind("refused: tenant acme exists", 0), 0u) << log[0].entry.outcome;
+  EXPECT_EQ(log[1].entry.action, "integration.test");
+  EXPECT_EQ(log[1].entry.outcome, "RETRY");
+  EXPECT_EQ(log[2].entry.detail, "ingest_rate");
+  EXPECT_EQ(page->next_before_id, 0);
+
+  // Filters and pages.
+  ASSERT_TRUE(store_->record({4, "admin", "tenant.create", "beta", "beta", "", "ok"}).ok());
+  EXPECT_EQ(store_->audit_entries({"beta", "", 0, 0, 0, 10})->entries.size(), 1u);
+  EXPECT_EQ(store_->audit_entries({"", "tenant.", 0, 0, 0, 10})->entries.size(), 3u);
+  EXPECT_EQ(store_->audit_entries({"", "tenant", 0, 0, 0, 10})->entries.size(), 0u)
+      << "a prefix ends in a dot";
+  EXPECT_EQ(store_->audit_entries({"", "", 2, 4, 0, 10})->entries.size(), 2u);
+  auto first = store_->audit_entries({"", "", 0, 0, 0, 2});
+  ASSERT_EQ(first->entries.size(), 2u);
+  ASSERT_NE(first->next_before_id, 0);
+  auto second = store_->audit_entries({"", "", 0, 0, first->next_before_id, 2});
+  ASSERT_EQ(second->entries.size(), 2u);
+  EXPECT_EQ(second->next_before_id, 0);
+  EXPECT_EQ(second->entries.back().entry.detail, "ingest_rate");
   EXPECT_EQ(store_->load_tenants()->size(), 1u);
 }
 
