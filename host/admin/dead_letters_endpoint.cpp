@@ -79,7 +79,7 @@ void list_dead_letters(Exchange& ex, AdminServices& s) {
       return ex.send_problem({400, "bad_field", "limit must be a number from 1 to 1000", "limit"});
   }
   auto page = s.store.list_dead_letters(q);
-  if (!page.ok()) return send_store_failure(ex, page.failure()), void();
+  if (!page.ok()) return send_store_failure(ex, page.failure());
   Poco::JSON::Array letters;
   for (const auto& d : page->letters) letters.add(delivery_json(d));
   Poco::JSON::Object answer;

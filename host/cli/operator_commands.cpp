@@ -58,6 +58,12 @@ Words parse(const std::vector<std::string>& args) {
   return w;
 }
 
+// Says why on stderr; returns `code`.
+int fail(const std::string& why, int code) {
+  std::cerr << "crmhost: " << why << "\n";
+  return code;
+}
+
 std::string text(const Poco::JSON::Object::Ptr& o, const std::string& key) {
   if (!o || !o->has(key) || o->get(key).isEmpty()) return "-";
   return o->get(key).convert<std::string>();
@@ -225,15 +231,15 @@ int dlq(const ApiClient& api, const Words& w) {
     std::ostringstream body;
     filter.stringify(body);
     auto a = api.call("POST", "/v1/dead-letters/replay" + tenant, body.str());
-    if (!a.ok()) return std::cerr << "crmhost: " << a.error() << "\n", 2;
-    if (a->status != 202 || !a->json) return std::cerr << "crmhost: " << describe_problem(*a) << "\n", 1;
+    if (!a.ok()) return fail(a.error(), 2);
+    if (a->status != 202 || !a->json) return fail(describe_problem(*a), 1);
     return follow_job(api, a->json->getObject("job")->getValue<std::string>("id"));
   }
   if (verb == "replay" && !id.empty())
     return answer(api, api.call("POST", "/v1/dead-letters/" + id + "/replay" + tenant), 202,
                   [&](const Poco::JSON::Object::Ptr&) { std::cout << id << " replayed: pending\n"; });
   if (verb == "discard" && !id.empty()) {
-    if (w.get("reason").empty()) return std::cerr << "crmhost: discard needs --reason TEXT\n", 2;
+    if (w.get("reason").empty()) return fail("discard needs --reason TEXT", 2);
     Poco::JSON::Object body;
     body.set("reason", w.get("reason"));
     std::ostringstream text_body;
