@@ -3,6 +3,8 @@
 // `admin_listen` when it is set, else on `listen` beside the tenant API.
 #pragma once
 
+#include <functional>
+
 #include "admin/replay_jobs.h"
 #include "common/clock.h"
 #include "config/config.h"
@@ -69,5 +71,10 @@ void list_audit(Exchange& exchange, AdminServices& services);   // GET /v1/audit
 // The tenant a tenant-scoped call is about: the caller's own for a tenant key; for the admin key
 // `?tenant=`, which may be empty (every tenant) unless `required`. False once it has answered 400.
 bool scoped_tenant(Exchange& exchange, bool required, std::string* tenant);
+// Reads `since` and `until` (RFC 3339) through `text_of` (a query parameter or a body member, ""
+// when absent) into [*from_ms, *to_ms); an absent one leaves its bound as it is. False once it has
+// answered 400 naming the malformed one.
+bool read_time_range(Exchange& exchange, const std::function<std::string(const char*)>& text_of,
+                     int64_t* from_ms, int64_t* to_ms);
 
 }  // namespace crmhost

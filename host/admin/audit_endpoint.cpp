@@ -12,16 +12,9 @@ void list_audit(Exchange& ex, AdminServices& s) {
   AuditQuery q;
   if (!scoped_tenant(ex, /*required=*/false, &q.tenant_id)) return;
   q.action = ex.query("action").value_or("");
-  for (auto [name, out] : {std::pair{"since", &q.from_ms}, std::pair{"until", &q.to_ms}}) {
-    std::string text = ex.query(name).value_or("");
-    if (text.empty()) continue;
-    auto at = parse_iso8601(text);
-    if (!at)
-      return ex.send_problem({400, "bad_field",
-                              std::string(name) + " must be an RFC 3339 time, e.g. 2026-12-07T10:00:00Z",
-                              name});
-    *out = *at;
-  }
+  if (!read_time_range(ex, [&](const char* name) { return ex.query(name).value_or(""); },
+                       &q.from_ms, &q.to_ms))
+    return;
   auto number = [&](const char* name, int64_t lo, int64_t hi, int64_t* out) {
     auto text = ex.query(name);
     if (!text || text->empty()) return true;

@@ -31,19 +31,7 @@ bool read_filter(Exchange& ex, Get get, DeadLetterQuery* q) {
       return false;
     }
   }
-  for (auto [name, out] : {std::pair{"since", &q->from_ms}, std::pair{"until", &q->to_ms}}) {
-    std::string text = get(name);
-    if (text.empty()) continue;
-    auto at = parse_iso8601(text);
-    if (!at) {
-      ex.send_problem({400, "bad_field",
-                       std::string(name) + " must be an RFC 3339 time, e.g. 2026-12-07T10:00:00Z",
-                       name});
-      return false;
-    }
-    *out = *at;
-  }
-  return true;
+  return read_time_range(ex, get, &q->from_ms, &q->to_ms);
 }
 
 Poco::JSON::Object job_json(const ReplayJob& j) {
@@ -69,15 +57,7 @@ void list_dead_letters(Exchange& ex, AdminServices& s) {
   if (!scoped_tenant(ex, /*required=*/true, &q.tenant_id)) return;
   if (!read_filter(ex, [&](const char* name) { return ex.query(name).value_or(""); }, &q)) return;
   q.after = ex.query("cursor").value_or("");
-  if (auto limit = ex.query("limit")) {
-    try {
-      q.limit = std::stoi(*limit);
-    } catch (const std::exception&) {
-      q.limit = -1;
-    }
-    if (q.limit < 1 || q.limit > 1000)
-      return ex.send_problem({400, "bad_field", "limit must be a number from 1 to 1000", "limit"});
-  }
+  if (!read_limit(ex, &q.limit)) return;
   auto page = s.store.list_dead_letters(q);
   if (!page.ok()) return send_store_failure(ex, page.failure());
   Poco::JSON::Array letters;
@@ -206,6 +186,23 @@ void show_job(Exchange& ex, AdminServices& s) {
 }
 
 }  // namespace
+
+bool read_time_range(Exchange& ex, const std::function<std::string(const char*)>& text_of,
+                     int64_t* from_ms, int64_t* to_ms) {
+  for (auto [name, out] : {std::pair{"since", from_ms}, std::pair{"until", to_ms}}) {
+    std::string text = text_of(name);
+    if (text.empty()) continue;
+    auto at = parse_iso8601(text);
+    if (!at) {
+      ex.send_problem({400, "bad_field",
+                       std::string(name) + " must be an RFC 3339 time, e.g. 2026-12-07T10:00:00Z",
+                       name});
+      return false;
+    }
+    *out = *at;
+  }
+  return true;
+}
 
 bool scoped_tenant(Exchange& ex, bool required, std::string* tenant) {
   if (!ex.caller.admin) {

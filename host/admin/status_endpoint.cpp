@@ -4,6 +4,7 @@
 #include <Poco/JSON/Array.h>
 
 #include <map>
+#include <set>
 
 #include "admin/admin_routes.h"
 #include "ingress/deliveries_endpoint.h"
@@ -64,15 +65,17 @@ void sync_status(Exchange& ex, AdminServices& s) {
   const auto integrations = s.directory.snapshot()->integrations();
   for (const auto& c : integrations)
     if (tenant.empty() || c.tenant_id == tenant) configured[{c.tenant_id, c.id}] = &c;
-  std::map<IntegrationKey, bool> keys;
-  for (const auto& [key, c] : configured) keys[key] = true;
-  for (const auto& [key, st] : by_key) keys[key] = true;
+  std::set<IntegrationKey> keys;
+  for (const auto& [key, c] : configured) keys.insert(key);
+  for (const auto& [key, st] : by_key) keys.insert(key);
 
   Poco::JSON::Array list;
   static const IntegrationStats kNoFigures;
-  for (const auto& [key, unused] : keys) {
-    const IntegrationConfig* c = configured.count(key) ? configured[key] : nullptr;
-    const IntegrationStats& st = by_key.count(key) ? *by_key[key] : kNoFigures;
+  for (const auto& key : keys) {
+    auto config = configured.find(key);
+    const IntegrationConfig* c = config == configured.end() ? nullptr : config->second;
+    auto figures = by_key.find(key);
+    const IntegrationStats& st = figures == by_key.end() ? kNoFigures : *figures->second;
     auto serving = snap->integrations.find(key);
     const Integration* in = serving == snap->integrations.end() ? nullptr : serving->second.get();
     Poco::JSON::Object o;

@@ -12,6 +12,19 @@ Poco::Dynamic::Var or_null(const std::string& s) {
 
 }  // namespace
 
+bool read_limit(Exchange& ex, int* limit) {
+  auto text = ex.query("limit");
+  if (!text) return true;
+  try {
+    *limit = std::stoi(*text);
+  } catch (const std::exception&) {
+    *limit = -1;
+  }
+  if (*limit >= 1 && *limit <= 1000) return true;
+  ex.send_problem({400, "bad_field", "limit must be a number from 1 to 1000", "limit"});
+  return false;
+}
+
 void send_store_failure(Exchange& ex, const Error& error) {
   if (error.kind == ErrorKind::kUnavailable || error.kind == ErrorKind::kInternal)
     Poco::Logger::get("crmhost.ingress")
@@ -54,15 +67,7 @@ void list_deliveries(Exchange& ex, IngressServices& s) {
           {400, "bad_field", "status must be pending, leased, delivered or dead", "status"});
   }
   q.event_id = ex.query("event_id").value_or("");
-  if (auto limit = ex.query("limit")) {
-    try {
-      q.limit = std::stoi(*limit);
-    } catch (const std::exception&) {
-      q.limit = -1;
-    }
-    if (q.limit < 1 || q.limit > 1000)
-      return ex.send_problem({400, "bad_field", "limit must be a number from 1 to 1000", "limit"});
-  }
+  if (!read_limit(ex, &q.limit)) return;
   auto rows = s.store.list_deliveries(q);
   if (!rows.ok()) return send_store_failure(ex, rows.failure());
   Poco::JSON::Array list;
