@@ -11,6 +11,7 @@ void add_admin_routes(Router& r, AdminServices& s) {
   r.add("GET", "/v1/plugins", Access::kAny, [&s](Exchange& ex) { list_plugins(ex, s); });
   r.add("POST", "/v1/plugins/{name}/reload", Access::kAdmin,
         [&s](Exchange& ex) { reload_plugin(ex, s); });
+  r.add("GET", "/metrics", Access::kAdmin, [&s](Exchange& ex) { metrics_text(ex, s); });
   add_tenant_routes(r, s);
   add_integration_routes(r, s);
   add_master_key_routes(r, s);

@@ -11,6 +11,7 @@
 #include "delivery/dispatcher.h"
 #include "http/exchange.h"
 #include "http/router.h"
+#include "metrics/metrics.h"
 #include "oauth/broker.h"
 #include "plugins/adapter_registry.h"
 #include "secrets/vault.h"
@@ -32,10 +33,11 @@ struct AdminServices {
   OAuthBroker& oauth;
   ReplayJobs& jobs;
   const Clock& clock;
+  const Metrics& metrics;
 };
 
-// GET /v1/plugins (a tenant key sees its own integrations), POST /v1/plugins/{name}/reload, and
-// tenants and integrations as data (tenants_endpoint.cpp, integrations_endpoint.cpp).
+// GET /v1/plugins (a tenant key sees its own integrations), POST /v1/plugins/{name}/reload,
+// GET /metrics, and tenants and integrations as data (tenants_endpoint.cpp, integrations_endpoint.cpp).
 void add_admin_routes(Router& router, AdminServices& services);
 // The per-integration calls a tenant key makes for its own integrations (POST
 // /v1/integrations/{id}/test), served beside the tenant API.
@@ -46,6 +48,7 @@ void add_health_routes(Router& router, AdminServices& services);
 void list_plugins(Exchange& exchange, AdminServices& services);   // GET /v1/plugins
 void reload_plugin(Exchange& exchange, AdminServices& services);  // POST /v1/plugins/{name}/reload
 void healthz(Exchange& exchange);                                 // GET /healthz
+void metrics_text(Exchange& exchange, AdminServices& services);   // GET /metrics
 void add_tenant_routes(Router& router, AdminServices& services);       // tenants_endpoint.cpp
 void add_integration_routes(Router& router, AdminServices& services);  // integrations_endpoint.cpp
 void add_master_key_routes(Router& router, AdminServices& services);   // master_key_endpoint.cpp

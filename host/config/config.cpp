@@ -111,8 +111,8 @@ class Loader {
     only_keys(root, "", {"listen", "admin_listen", "data_dir", "durability", "plugin_dir", "max_body",
                          "workers", "lease", "deliver_timeout", "overrun_margin",
                          "suspend_after_overruns", "park_delay", "retry", "admin_key",
-                         "master_key", "public_url", "oauth_idle_refresh", "stall_after", "log_failure_summary",
-                         "tenants"});
+                         "master_key", "public_url", "oauth_idle_refresh", "stall_after",
+                         "log_failure_summary", "log_format", "tenants"});
     if (auto n = root["log_failure_summary"]) {
       c.log_failure_summary_ms = duration(n, "log_failure_summary");
       if (c.log_failure_summary_ms < 100 || c.log_failure_summary_ms > 86400000)
@@ -145,6 +145,11 @@ class Loader {
       c.has_admin_listen = true;
     }
     if (root["data_dir"]) c.data_dir = scalar(root["data_dir"], "data_dir");
+    if (auto n = root["log_format"]) {
+      c.log_format = scalar(n, "log_format");
+      if (c.log_format != "text" && c.log_format != "json")
+        fail(n, "log_format", "must be text or json");
+    }
     if (auto n = root["durability"]) {
       c.durability = scalar(n, "durability");
       if (c.durability != "full" && c.durability != "normal") fail(n, "durability", "must be full or normal");

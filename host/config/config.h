@@ -80,6 +80,9 @@ struct Config {
   int64_t stall_after_ms = 600000;
   // A failing integration logs at most one line per this long (its first failure, then summaries).
   int64_t log_failure_summary_ms = 60000;
+  // `log_format`: "text" (a line for a person) or "json" (a JSON object a line, with the request's
+  // or delivery's ids).
+  std::string log_format = "text";
   RetrySettings retry;
   std::string admin_key_hash;  // empty = no admin key
   std::string admin_key_ref;   // the reference it was read from (for `crmhost rotate-key`)

@@ -1,11 +1,7 @@
 #include "daemon/daemon.h"
 
-#include <Poco/AutoPtr.h>
-#include <Poco/ConsoleChannel.h>
-#include <Poco/FormattingChannel.h>
 #include <Poco/Logger.h>
 #include <Poco/Net/SSLManager.h>
-#include <Poco/PatternFormatter.h>
 
 #include <csignal>
 #include <iostream>
@@ -15,6 +11,7 @@
 #include "common/files.h"
 #include "common/signals.h"
 #include "config/config.h"
+#include "daemon/log_lines.h"
 #include "delivery/dispatcher.h"
 #include "http/http_server.h"
 #include "http/router.h"
@@ -35,15 +32,6 @@ namespace {
 
 // How long the shutdown waits for look-up threads finishing after their deadline.
 constexpr int64_t kLookupDrainMs = 5000;
-
-void configure_logging() {
-  Poco::AutoPtr<Poco::PatternFormatter> pattern(
-      new Poco::PatternFormatter("%Y-%m-%dT%H:%M:%S.%iZ %p %s: %t"));
-  Poco::AutoPtr<Poco::FormattingChannel> channel(
-      new Poco::FormattingChannel(pattern, new Poco::ConsoleChannel));
-  Poco::Logger::root().setChannel(channel);
-  Poco::Logger::root().setLevel(Poco::Message::PRIO_INFORMATION);
-}
 
 // Uniform [0,1) for retry jitter; one generator per thread, seeded from the OS.
 double unit_random() {
@@ -94,7 +82,7 @@ int run_daemon(const std::vector<std::string>& args) {
     std::cerr << "crmhost: config: " << config.error() << "\n";
     return 2;
   }
-  configure_logging();
+  configure_logging(config->log_format);
   auto& log = Poco::Logger::get("crmhost");
   block_termination_signals();
   Poco::Net::initializeSSL();
@@ -138,11 +126,13 @@ int run_daemon(const std::vector<std::string>& args) {
   }
 
   SystemClock clock;
+  Metrics metrics;
   VaultSecrets secrets(vault, reference_secrets());
   // The broker attaches credentials to the registry's instances and finds them through it.
   AdapterRegistry* serving = nullptr;
   OAuthBroker oauth(vault, secrets, clock, [&clock] { return std::make_unique<HttpClient>(clock); },
-                    [&serving](const IntegrationKey& key) { return serving->integration(key); });
+                    [&serving](const IntegrationKey& key) { return serving->integration(key); },
+                    metrics);
   AdapterRegistry registry(config->plugin_dir, config->data_dir + "/adapters", clock, secrets,
                            &oauth);
   serving = &registry;
@@ -159,16 +149,17 @@ int run_daemon(const std::vector<std::string>& args) {
   Dispatcher dispatcher(
       **store, registry, policy, clock, [&clock] { return std::make_unique<HttpClient>(clock); },
       {config->workers, config->lease_ms, config->deliver_timeout_ms, config->park_delay_ms,
-       config->overrun_margin_ms, config->suspend_after_overruns, config->log_failure_summary_ms});
+       config->overrun_margin_ms, config->suspend_after_overruns, config->log_failure_summary_ms},
+      metrics);
   (*store)->on_deliveries_due([&dispatcher] { dispatcher.wake(); });
   IngestLimiter limiter(clock);
 
   // Every route table is built here. The tenant API and the operator API share `listen` unless
   // `admin_listen` gives the operator API its own address.
-  IngressServices ingress{*config, **store, limiter, registry, clock};
+  IngressServices ingress{*config, **store, limiter, registry, clock, metrics};
   ReplayJobs jobs(**store, **store, clock);
   AdminServices admin{*config, **store, **store, directory, vault, registry, dispatcher, oauth,
-                      jobs, clock};
+                      jobs, clock, metrics};
   auto tenants = [&directory](const std::string& key_hash) {
     return directory.tenant_by_key_hash(key_hash);
   };
@@ -217,7 +208,8 @@ int run_daemon(const std::vector<std::string>& args) {
       "http://" + config->listen_host + ":" + std::to_string(tenant_listener.server->port());
   oauth.set_public_url(config->public_url.empty() ? url : config->public_url);
   log.information("listening on " + url + " (durability " + config->durability + ")");
-  std::cerr << "crmhost: listening on " << url << std::endl;
+  // For a person at a terminal; JSON lines carry it in the log line above.
+  if (config->log_format == "text") std::cerr << "crmhost: listening on " << url << std::endl;
   if (!ready_file.empty()) {
     // The admin URL first, so that a reader who sees the ready file finds both.
     if (!admin_url.empty())

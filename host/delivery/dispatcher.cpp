@@ -6,6 +6,7 @@
 
 #include <algorithm>
 
+#include "common/log_context.h"
 #include "plugins/credentialed_call.h"
 #include "plugins/host_services.h"
 
@@ -40,17 +41,34 @@ Poco::Logger& logger() { return Poco::Logger::get("crmhost.delivery"); }
 // Names the calling thread (at most 15 characters) so top, perf and gdb tell the roles apart.
 void name_this_thread(const char* name) { pthread_setname_np(pthread_self(), name); }
 
+// A delivery's fields in the log lines written while a worker attempts it.
+class DeliveryLogFields final : public LogSource {
+ public:
+  explicit DeliveryLogFields(const LeasedDelivery& d) : d_(d) {}
+  void fields(std::vector<LogField>* out) const override {
+    out->push_back({"delivery_id", d_.id});
+    out->push_back({"event_id", d_.event_id});
+    out->push_back({"tenant", d_.tenant_id});
+    out->push_back({"integration", d_.integration_id});
+    out->push_back({"attempt", std::to_string(d_.attempt)});
+  }
+
+ private:
+  const LeasedDelivery& d_;
+};
+
 }  // namespace
 
 Dispatcher::Dispatcher(Store& store, AdapterRegistry& registry, const RetryPolicy& policy,
                        const Clock& clock, HttpTransportFactory transports,
-                       DispatcherSettings settings)
+                       DispatcherSettings settings, Metrics& metrics)
     : store_(store),
       registry_(registry),
       policy_(policy),
       clock_(clock),
       transports_(std::move(transports)),
       settings_(settings),
+      metrics_(metrics),
       // Leased-ahead deliveries keep workers busy through a commit; 32 per worker lets one round
       // settle and lease a few hundred.
       max_in_flight_(settings.workers * 32),
@@ -235,8 +253,14 @@ void Dispatcher::worker_loop(std::shared_ptr<Worker> self) {
     // Written only by this thread under mu_ while not busy; the watchdog reads it while busy.
     const LeasedDelivery& d = self->current;
     Completion c;
+    bool settled;
+    {
+      DeliveryLogFields log_fields(d);
+      LogScope log_scope(log_fields);
+      settled = run(d, *http, *self, &c.settlement);
+    }
     // An abandoned worker must not touch the dispatcher again: it may be gone by now.
-    if (!run(d, *http, *self, &c.settlement)) return;
+    if (!settled) return;
     std::unique_lock lock(mu_);
     if (self->abandoned) return;  // abandoned between run() returning and here
     self->busy = false;
@@ -309,9 +333,11 @@ bool Dispatcher::run(const LeasedDelivery& d, HttpTransport& http, Worker& self,
     return park("rate limited: the integration waits for its CRM", until);
   // The host maps the event to the CRM's records; a required field left empty never will be.
   auto records = integration->map_event(d.event_type, d.payload);
+  const std::string& adapter = integration->config().adapter;
   if (!records.ok()) {
     *out = settle(d, CRMH_PERMANENT, 0, 0, records.error(), integration->log_name());
     out->started_at_ms = clock_.wall_ms();
+    metrics_.delivery_attempts.with({adapter, std::string(outcome_name(out->outcome))}).add();
     return true;
   }
   crmh_delivery delivery{};
@@ -353,6 +379,7 @@ bool Dispatcher::run(const LeasedDelivery& d, HttpTransport& http, Worker& self,
     int64_t wait_ms = std::max({result.retry_after_ms, called.paced_wait_ms, kMinRateLimitPauseMs});
     int64_t until = clock_.wall_ms() + wait_ms;
     pacer->park_until(until);
+    metrics_.pacing_waits.with({adapter}).add();
     const std::string why = called.paced_wait_ms > 0 ? "paced: the integration's request budget "
                                                        "(pacing_*) is spent"
                                                      : std::string(result.message);
@@ -371,6 +398,8 @@ bool Dispatcher::run(const LeasedDelivery& d, HttpTransport& http, Worker& self,
   out->response = std::move(called.last_answer);
   out->started_at_ms = started_at;
   out->duration_ms = duration;
+  metrics_.delivery_attempts.with({adapter, std::string(outcome_name(out->outcome))}).add();
+  metrics_.delivery_seconds.with({adapter}).observe(static_cast<double>(duration) / 1000.0);
   return true;
 }
 

@@ -29,6 +29,7 @@
 #include "common/clock.h"
 #include "delivery/failure_log.h"
 #include "delivery/retry_policy.h"
+#include "metrics/metrics.h"
 #include "plugins/adapter_registry.h"
 #include "plugins/http_client.h"
 #include "store/store.h"
@@ -51,7 +52,7 @@ class Dispatcher {
  public:
   // Every reference must outlive the dispatcher; `transports` is called once per worker thread.
   Dispatcher(Store& store, AdapterRegistry& registry, const RetryPolicy& policy, const Clock& clock,
-             HttpTransportFactory transports, DispatcherSettings settings);
+             HttpTransportFactory transports, DispatcherSettings settings, Metrics& metrics);
   ~Dispatcher();
 
   void start();
@@ -87,6 +88,7 @@ class Dispatcher {
   const Clock& clock_;
   const HttpTransportFactory transports_;
   const DispatcherSettings settings_;
+  Metrics& metrics_;
   const int max_in_flight_;
 
   std::mutex mu_;                                 // guards everything below

@@ -5,6 +5,7 @@
 #include <openssl/crypto.h>
 
 #include "common/ids.h"
+#include "common/log_context.h"
 
 namespace crmhost {
 namespace {
@@ -37,6 +38,30 @@ const std::string& key_hash(std::string_view key) {
   }
   return last_hash;
 }
+
+// A request's fields in the log lines written while it is handled: its X-Request-Id when the client
+// sent a usable one (else one made when a line first asks), method, path and tenant.
+class RequestLogFields final : public LogSource {
+ public:
+  RequestLogFields(const Exchange& ex, const std::string& path) : ex_(ex), path_(path) {}
+  void fields(std::vector<LogField>* out) const override {
+    if (id_.empty()) {
+      id_ = ex_.request.get("X-Request-Id", "");
+      bool usable = !id_.empty() && id_.size() <= 128;
+      for (char c : id_) usable = usable && c > ' ' && c < 0x7f && c != '"' && c != '\\';
+      if (!usable) id_ = new_id("req");
+    }
+    out->push_back({"request_id", id_});
+    out->push_back({"method", ex_.request.getMethod()});
+    out->push_back({"path", path_});
+    if (ex_.caller.tenant) out->push_back({"tenant", ex_.caller.tenant->id});
+  }
+
+ private:
+  const Exchange& ex_;
+  const std::string& path_;
+  mutable std::string id_;  // made on the first line
+};
 
 }  // namespace
 
@@ -102,6 +127,8 @@ void Router::handle(Exchange& ex) const {
     ex.send_problem({400, "bad_request", "the request URI is malformed", ""});
     return;
   }
+  RequestLogFields log_fields(ex, path);
+  LogScope log_scope(log_fields);
   auto segments = split_path(path);
   bool path_known = false;
   std::vector<std::string> allowed;

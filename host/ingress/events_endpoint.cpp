@@ -2,6 +2,8 @@
 
 #include <Poco/Logger.h>
 
+#include <chrono>
+
 #include "common/ids.h"
 #include "ingress/event_validation.h"
 
@@ -14,8 +16,18 @@ std::string accepted_json(const std::string& event_id, size_t deliveries) {
   return "{\"id\":\"" + event_id + "\",\"deliveries\":" + std::to_string(deliveries) + "}";
 }
 
+// What the answer counts once it is known: the event, and the time since it was routed.
+struct IngestCount {
+  Counter& accepted;
+  Histogram& seconds;
+  std::chrono::steady_clock::time_point routed_at;
+};
+
 // Runs on the store's writer thread once `stored` is known; `accepted` is the usual answer.
-void answer_stored(DeferredReply& reply, std::string accepted, Expected<AppendResult> stored) {
+void answer_stored(DeferredReply& reply, std::string accepted, Expected<AppendResult> stored,
+                   const IngestCount& count) {
+  count.seconds.observe(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - count.routed_at).count());
   if (!stored.ok()) {
     Poco::Logger::get("crmhost.ingress").error("store cannot commit: " + stored.error());
     reply.add_header("Retry-After", "1");
@@ -25,12 +37,14 @@ void answer_stored(DeferredReply& reply, std::string accepted, Expected<AppendRe
   }
   if (stored->repeated)  // the first answer again: its id and deliveries
     return reply.send(reply.format_json(202, accepted_json(stored->event_id, stored->deliveries)));
+  count.accepted.add();
   reply.send(std::move(accepted));  // the store has told the dispatcher of the new deliveries
 }
 
 }  // namespace
 
 void post_event(Exchange& ex, IngressServices& s) {
+  const auto routed_at = std::chrono::steady_clock::now();
   const TenantConfig& tenant = *ex.caller.tenant;
   int retry_after_s = 0;
   if (!s.limiter.try_acquire(tenant.id, tenant.ingest_rate, &retry_after_s)) {
@@ -70,9 +84,12 @@ void post_event(Exchange& ex, IngressServices& s) {
   e.id = new_id("evt");
   auto reply = ex.defer();
   std::string accepted = reply->format_json(202, accepted_json(e.id, e.integration_ids.size()));
-  s.store.append_then(std::move(e), [reply, accepted = std::move(accepted)](
+  // The series are resolved here, off the writer thread.
+  IngestCount count{s.metrics.events_accepted.with({tenant.id, e.event_type}),
+                    s.metrics.ingest_seconds.with({}), routed_at};
+  s.store.append_then(std::move(e), [reply, accepted = std::move(accepted), count](
                                          Expected<AppendResult> stored) mutable {
-    answer_stored(*reply, std::move(accepted), std::move(stored));
+    answer_stored(*reply, std::move(accepted), std::move(stored), count);
   });
 }
 

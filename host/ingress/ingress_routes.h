@@ -6,6 +6,7 @@
 #include "config/config.h"
 #include "http/router.h"
 #include "ingress/ingest_limiter.h"
+#include "metrics/metrics.h"
 #include "plugins/adapter_registry.h"
 #include "store/store.h"
 
@@ -18,6 +19,7 @@ struct IngressServices {
   IngestLimiter& limiter;
   AdapterRegistry& registry;  // for contact look-ups
   const Clock& clock;
+  Metrics& metrics;
 };
 
 void add_ingress_routes(Router& router, IngressServices& services);

@@ -119,12 +119,14 @@ bool client_credentials(const Integration& in) {
 
 OAuthBroker::OAuthBroker(Vault& vault, const SecretResolver& secrets, const Clock& clock,
                          HttpTransportFactory transports,
-                         std::function<std::shared_ptr<Integration>(const IntegrationKey&)> integration_of)
+                         std::function<std::shared_ptr<Integration>(const IntegrationKey&)> integration_of,
+                         Metrics& metrics)
     : vault_(vault),
       secrets_(secrets),
       clock_(clock),
       transports_(std::move(transports)),
-      integration_of_(std::move(integration_of)) {}
+      integration_of_(std::move(integration_of)),
+      metrics_(metrics) {}
 
 void OAuthBroker::set_public_url(std::string public_url) {
   while (!public_url.empty() && public_url.back() == '/') public_url.pop_back();
@@ -239,8 +241,12 @@ Status OAuthBroker::renew(Connection& conn, const Integration& in) {
   }
   auto http = transports_();
   auto grant = request_token(*http, request, clock_, clock_.monotonic_ms() + kTokenDeadlineMs);
+  const bool refused = !grant.ok() && grant.error_kind() == ErrorKind::kConflict;
+  metrics_.oauth_refreshes
+      .with({in.config().adapter, grant.ok() ? "ok" : refused ? "reauthorization_required" : "failed"})
+      .add();
   if (!grant.ok()) {
-    if (grant.error_kind() == ErrorKind::kConflict) {
+    if (refused) {
       conn.state = ConnectionState::kReauthorizationRequired;
       conn.reason = grant.error();
       logger().error("[" + in.log_name() + "] " + grant.error() + "; reauthorization required");

@@ -32,6 +32,7 @@
 
 #include "common/clock.h"
 #include "common/integration_key.h"
+#include "metrics/metrics.h"
 #include "plugins/credentials.h"
 #include "plugins/http_client.h"
 #include "plugins/integration.h"
@@ -46,7 +47,8 @@ class OAuthBroker final : public CredentialSource {
   // `integration_of` finds the serving instance of an integration (the registry's).
   OAuthBroker(Vault& vault, const SecretResolver& secrets, const Clock& clock,
               HttpTransportFactory transports,
-              std::function<std::shared_ptr<Integration>(const IntegrationKey&)> integration_of);
+              std::function<std::shared_ptr<Integration>(const IntegrationKey&)> integration_of,
+              Metrics& metrics);
 
   // Where the provider sends the browser back: `public_url` + "/oauth/callback".
   void set_public_url(std::string public_url);
@@ -99,6 +101,7 @@ class OAuthBroker final : public CredentialSource {
   const Clock& clock_;
   const HttpTransportFactory transports_;
   const std::function<std::shared_ptr<Integration>(const IntegrationKey&)> integration_of_;
+  Metrics& metrics_;
   mutable std::mutex mu_;  // guards the maps and public_url_
   std::string public_url_;
   std::map<IntegrationKey, std::shared_ptr<Connection>> connections_;

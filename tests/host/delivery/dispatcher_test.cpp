@@ -62,7 +62,7 @@ class DispatcherTest : public ::testing::Test {
     dispatcher_ = std::make_unique<Dispatcher>(
         *store_, *registry_, *policy_, clock_,
         [this] { return std::make_unique<ScriptedTransport>(script_); },
-        DispatcherSettings{2, 60000, 2000, park_ms, 1000, 3});
+        DispatcherSettings{2, 60000, 2000, park_ms, 1000, 3}, metrics_);
     store_->on_deliveries_due([this] { dispatcher_->wake(); });
     dispatcher_->start();
   }
@@ -93,6 +93,7 @@ class DispatcherTest : public ::testing::Test {
   testing::TempDir dir_;
   SystemClock clock_;
   Script script_;
+  Metrics metrics_;  // outlives the dispatcher
   std::unique_ptr<SqliteStore> store_;
   std::unique_ptr<AdapterRegistry> registry_;
   std::unique_ptr<RetryPolicy> policy_;
@@ -107,6 +108,11 @@ TEST_F(DispatcherTest, RetriesThroughTheInjectedTransportUntilDelivered) {
   auto d = WaitFor(Post("hook"), [](const DeliveryView& v) { return v.status == DeliveryStatus::kDelivered; });
   EXPECT_EQ(d.status, DeliveryStatus::kDelivered);
   EXPECT_EQ(d.attempts, 3);
+  // Each attempt is counted by its adapter and outcome (the webhook adapter reads a 503 without
+  // Retry-After as RATE_LIMITED).
+  EXPECT_EQ(metrics_.delivery_attempts.with({"webhook", "RATE_LIMITED"}).value(), 1u);
+  EXPECT_EQ(metrics_.delivery_attempts.with({"webhook", "RETRY"}).value(), 1u);
+  EXPECT_EQ(metrics_.delivery_attempts.with({"webhook", "OK"}).value(), 1u);
   std::lock_guard lock(script_.mu);
   EXPECT_EQ(script_.urls, std::vector<std::string>(3, "http://crm.test/in"));
 }

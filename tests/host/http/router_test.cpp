@@ -164,7 +164,8 @@ TEST_F(RouterTest, NoEventLoopRouteOfTheTenantApiBlocks) {
   StuckStore store;
   AdapterRegistry registry((dir_ / "plugins").string(), (dir_ / "copies").string(), clock_,
                            reference_secrets());
-  IngressServices services{config_, store, limiter_, registry, clock_};
+  Metrics metrics;
+  IngressServices services{config_, store, limiter_, registry, clock_, metrics};
   Router router = MakeRouter();
   add_ingress_routes(router, services);
   router.add("GET", "/probe", Access::kPublic, [](Exchange& ex) { ex.send_json(200, "{}"); });
