@@ -15,11 +15,17 @@ void metrics_text(Exchange& ex, AdminServices& s) {
   s.metrics.write(out);
 
   const std::vector<std::string> per_integration = {"tenant", "integration"};
-  out.family("crmhost_queue_depth",
-             "Deliveries not yet settled (pending or in flight), per integration.", "gauge");
-  for (const auto& st : *stats)
-    out.sample("crmhost_queue_depth", per_integration, {st.tenant_id, st.integration_id},
-               static_cast<double>(st.pending + st.leased));
+  // A gauge family with one sample per integration of the figures.
+  auto per_integration_gauge = [&](const std::string& name, const std::string& help,
+                                   auto value_of) {
+    out.family(name, help, "gauge");
+    for (const auto& st : *stats)
+      out.sample(name, per_integration, {st.tenant_id, st.integration_id},
+                 static_cast<double>(value_of(st)));
+  };
+  per_integration_gauge("crmhost_queue_depth",
+                        "Deliveries not yet settled (pending or in flight), per integration.",
+                        [](const IntegrationStats& st) { return st.pending + st.leased; });
   out.family("crmhost_deliveries", "Deliveries by state, per integration (the store's figures).",
              "gauge");
   const std::vector<std::string> by_state = {"tenant", "integration", "state"};
@@ -33,26 +39,22 @@ void metrics_text(Exchange& ex, AdminServices& s) {
       out.sample("crmhost_deliveries", by_state, {st.tenant_id, st.integration_id, state},
                  static_cast<double>(n));
   }
-  out.family("crmhost_dead_letters", "Dead letters waiting for an operator, per integration.",
-             "gauge");
-  for (const auto& st : *stats)
-    out.sample("crmhost_dead_letters", per_integration, {st.tenant_id, st.integration_id},
-               static_cast<double>(st.dead));
-  out.family("crmhost_oldest_pending_age_seconds",
-             "Age of the oldest pending delivery, per integration (0 when none is pending).",
-             "gauge");
-  for (const auto& st : *stats)
-    out.sample("crmhost_oldest_pending_age_seconds", per_integration,
-               {st.tenant_id, st.integration_id},
-               st.oldest_pending_at_ms ? static_cast<double>(std::max<int64_t>(
-                                             now - st.oldest_pending_at_ms, 0)) / 1000.0
-                                       : 0.0);
-  out.family("crmhost_last_success_timestamp_seconds",
-             "When an integration last delivered (Unix time; 0 = never).", "gauge");
-  for (const auto& st : *stats)
-    out.sample("crmhost_last_success_timestamp_seconds", per_integration,
-               {st.tenant_id, st.integration_id},
-               static_cast<double>(st.last_success_at_ms) / 1000.0);
+  per_integration_gauge("crmhost_dead_letters",
+                        "Dead letters waiting for an operator, per integration.",
+                        [](const IntegrationStats& st) { return st.dead; });
+  per_integration_gauge(
+      "crmhost_oldest_pending_age_seconds",
+      "Age of the oldest pending delivery, per integration (0 when none is pending).",
+      [now](const IntegrationStats& st) {
+        return st.oldest_pending_at_ms
+                   ? static_cast<double>(std::max<int64_t>(now - st.oldest_pending_at_ms, 0)) / 1000.0
+                   : 0.0;
+      });
+  per_integration_gauge("crmhost_last_success_timestamp_seconds",
+                        "When an integration last delivered (Unix time; 0 = never).",
+                        [](const IntegrationStats& st) {
+                          return static_cast<double>(st.last_success_at_ms) / 1000.0;
+                        });
 
   auto snap = s.registry.snapshot();
   out.family("crmhost_integration_serving",

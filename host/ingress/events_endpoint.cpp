@@ -86,7 +86,7 @@ void post_event(Exchange& ex, IngressServices& s) {
   std::string accepted = reply->format_json(202, accepted_json(e.id, e.integration_ids.size()));
   // The series are resolved here, off the writer thread.
   IngestCount count{s.metrics.events_accepted.with({tenant.id, e.event_type}),
-                    s.metrics.ingest_seconds.with({}), routed_at};
+                    s.metrics.ingest, routed_at};
   s.store.append_then(std::move(e), [reply, accepted = std::move(accepted), count](
                                          Expected<AppendResult> stored) mutable {
     answer_stored(*reply, std::move(accepted), std::move(stored), count);

@@ -33,6 +33,15 @@ TenantSpec E2eTest::Tenant(const std::string& id, const std::string& api_key,
   return t;
 }
 
+HostConfig E2eTest::AcmeAndBeta(const std::string& admin_key, const Receiver& acme,
+                                const Receiver& beta) {
+  HostConfig config;
+  config.admin_key = admin_key;
+  config.tenants.push_back(Tenant("acme", "acme-key", acme));
+  config.tenants.push_back(Tenant("beta", "beta-key", beta));
+  return config;
+}
+
 HostProcess& E2eTest::StartHost(HostConfig config, std::map<std::string, std::string> env) {
   host_ = std::make_unique<HostProcess>(dir_.path(), std::move(config), std::move(env));
   host_->Start();

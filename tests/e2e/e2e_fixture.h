@@ -37,6 +37,10 @@ class E2eTest : public ::testing::Test {
   // A tenant `id` with key `api_key` and one webhook integration `<id>-webhook` to `receiver`.
   static TenantSpec Tenant(const std::string& id, const std::string& api_key,
                            const Receiver& receiver, std::vector<std::string> events = {});
+  // Two tenants, acme (key "acme-key") and beta ("beta-key"), each with one webhook integration to
+  // its receiver, and the admin key `admin_key`: the operator tests' host.
+  static HostConfig AcmeAndBeta(const std::string& admin_key, const Receiver& acme,
+                                const Receiver& beta);
 
   // Starts crmhost on `config` in this test's directory (throws with its stderr on failure).
   HostProcess& StartHost(HostConfig config, std::map<std::string, std::string> env = {});

@@ -26,13 +26,6 @@ double Sample(const std::string& text, const std::string& series) {
 
 class MetricsTest : public E2eTest {
  protected:
-  HostConfig Config(const Receiver& acme, const Receiver& beta) {
-    HostConfig config;
-    config.admin_key = kAdmin;
-    config.tenants.push_back(Tenant("acme", "acme-key", acme));
-    config.tenants.push_back(Tenant("beta", "beta-key", beta));
-    return config;
-  }
   // promtool's verdict on `text`: "" when it is valid, else what promtool said.
   std::string Promtool(const std::string& text) {
     const auto file = dir_.path() / "metrics.txt";
@@ -47,7 +40,7 @@ class MetricsTest : public E2eTest {
 TEST_F(MetricsTest, MetricsAreValidPrometheusTextAndCountWhatHappened) {
   Receiver fine(NewWhsecSecret()), gone(NewWhsecSecret());
   gone.AnswerGone();
-  StartHost(Config(fine, gone));
+  StartHost(AcmeAndBeta(kAdmin, fine, gone));
   std::vector<std::string> acme_events;
   for (int i = 0; i < 3; ++i) acme_events.push_back(PostEvent("acme-key", VisitorEvent(kCheckedIn)));
   // The same idempotency key twice: one event, counted once.
@@ -108,7 +101,7 @@ TEST_F(MetricsTest, PromtoolRefusesMalformedText) {
 TEST_F(MetricsTest, JsonLogLinesCarryTheRequestAndDeliveryIdsAndNoSecret) {
   Receiver down(NewWhsecSecret()), fine(NewWhsecSecret());
   down.AlwaysFail(503);
-  HostConfig config = Config(down, fine);
+  HostConfig config = AcmeAndBeta(kAdmin, down, fine);
   config.extra_yaml = "log_format: json\n";
   StartHost(config);
   const std::string event = PostEvent("acme-key", VisitorEvent(kCheckedIn));

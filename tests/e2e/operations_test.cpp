@@ -48,13 +48,6 @@ std::vector<std::string> LetterIds(const Poco::JSON::Object::Ptr& page) {
 
 class OperationsTest : public E2eTest {
  protected:
-  HostConfig Config(const Receiver& acme, const Receiver& beta) {
-    HostConfig config;
-    config.admin_key = kAdmin;
-    config.tenants.push_back(Tenant("acme", "acme-key", acme));
-    config.tenants.push_back(Tenant("beta", "beta-key", beta));
-    return config;
-  }
   // Waits until `tenant_key` has `n` dead letters; returns them (newest first).
   std::vector<std::string> WaitForDeadLetters(const std::string& key, size_t n) {
     std::vector<std::string> ids;
@@ -72,7 +65,7 @@ class OperationsTest : public E2eTest {
 TEST_F(OperationsTest, StatusShowsEachIntegrationsFiguresToItsTenantAndAllToTheAdmin) {
   Receiver failing(NewWhsecSecret()), fine(NewWhsecSecret());
   failing.AnswerGone();  // dead at once
-  HostConfig config = Config(failing, fine);
+  HostConfig config = AcmeAndBeta(kAdmin, failing, fine);
   StartHost(config);
 
   // Before any delivery: configured, serving, no figures yet.
@@ -128,7 +121,7 @@ TEST_F(OperationsTest, StatusShowsEachIntegrationsFiguresToItsTenantAndAllToTheA
 TEST_F(OperationsTest, DeadLettersAreFilteredPagedInspectedDiscardedAndTenantScoped) {
   Receiver failing(NewWhsecSecret()), fine(NewWhsecSecret());
   failing.AnswerGone();
-  StartHost(Config(failing, fine));
+  StartHost(AcmeAndBeta(kAdmin, failing, fine));
   std::set<std::string> checked_in_bodies;
   for (int i = 0; i < 5; ++i) {
     std::string body = VisitorEvent(kCheckedIn, "v" + std::to_string(i) + "@example.com");
@@ -223,7 +216,7 @@ TEST_F(OperationsTest, DeadLettersAreFilteredPagedInspectedDiscardedAndTenantSco
 TEST_F(OperationsTest, BulkReplayRunsAsAJobAndNeverDuplicatesADelivery) {
   Receiver failing(NewWhsecSecret()), fine(NewWhsecSecret());
   failing.AlwaysFail(503);
-  HostConfig config = Config(failing, fine);
+  HostConfig config = AcmeAndBeta(kAdmin, failing, fine);
   config.retry_attempts = 2;
   StartHost(config);
   for (int i = 0; i < 6; ++i) PostEvent("acme-key", VisitorEvent(kCheckedIn, "b" + std::to_string(i) + "@example.com"));
@@ -275,7 +268,7 @@ TEST_F(OperationsTest, BulkReplayRunsAsAJobAndNeverDuplicatesADelivery) {
 TEST_F(OperationsTest, ReadyzNamesTheIntegrationWhoseDueDeliveriesStall) {
   Receiver slow(NewWhsecSecret()), fine(NewWhsecSecret());
   slow.SlowFirst(1, std::chrono::milliseconds(4000));
-  HostConfig config = Config(slow, fine);
+  HostConfig config = AcmeAndBeta(kAdmin, slow, fine);
   config.workers = 1;  // one call in flight, 32 leased ahead: the rest stay due
   config.deliver_timeout = "10s";
   config.extra_yaml = "stall_after: 1s\n";
@@ -300,7 +293,7 @@ TEST_F(OperationsTest, ReadyzNamesTheIntegrationWhoseDueDeliveriesStall) {
 TEST_F(OperationsTest, AnOutageLogsItsFirstFailureThenSummariesThenTheRecovery) {
   Receiver down(NewWhsecSecret()), fine(NewWhsecSecret());
   down.AlwaysFail(503);
-  HostConfig config = Config(down, fine);
+  HostConfig config = AcmeAndBeta(kAdmin, down, fine);
   config.extra_yaml = "log_failure_summary: 500ms\n";
   StartHost(config);
   for (int i = 0; i < 30; ++i) PostEvent("acme-key", VisitorEvent(kCheckedIn));
@@ -329,7 +322,7 @@ TEST_F(OperationsTest, AnOutageLogsItsFirstFailureThenSummariesThenTheRecovery) 
 TEST_F(OperationsTest, TheCliShowsStatusAndWorksTheDeadLetters) {
   Receiver failing(NewWhsecSecret()), fine(NewWhsecSecret());
   failing.AnswerGone();
-  StartHost(Config(failing, fine));
+  StartHost(AcmeAndBeta(kAdmin, failing, fine));
   for (int i = 0; i < 3; ++i) PostEvent("acme-key", VisitorEvent(kCheckedIn));
   const auto dead = WaitForDeadLetters("acme-key", 3);
   auto cli = [&](std::vector<std::string> args) {
